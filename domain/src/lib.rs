@@ -1,0 +1,12 @@
+//! Fengqiao's business rules: the types that are valid once constructed, the rules that decide,
+//! and the ports (traits) through which the rules reach the outside world. No I/O lives here:
+//! `infra` implements the ports, `api` wires them to HTTP.
+
+pub mod calendar;
+pub mod error;
+pub mod identity;
+pub mod org;
+pub mod pagination;
+pub mod ports;
+
+pub use error::{DomainError, FieldError, Text};
