@@ -208,3 +208,26 @@ mod tests {
         assert_eq!(OrgName::parse(" 城关镇 ").unwrap().as_str(), "城关镇");
     }
 }
+
+/// A unit of the organisation tree as the rest of the service sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrgUnit {
+    pub id: uuid::Uuid,
+    pub code: String,
+    pub name: String,
+    pub kind: OrgKind,
+    pub level: u8,
+    pub parent_id: Option<uuid::Uuid>,
+    pub sort_order: i32,
+    pub is_demo: bool,
+}
+
+/// A unit to add: its fields already parsed.
+#[derive(Debug, Clone)]
+pub struct NewOrgUnit {
+    pub code: OrgCode,
+    pub name: OrgName,
+    pub kind: OrgKind,
+    pub parent_id: Option<uuid::Uuid>,
+    pub sort_order: i32,
+}

@@ -44,6 +44,11 @@ impl Cursor {
         &self.0
     }
 
+    /// The key as the type the list is ordered by; a key of another shape is a bad cursor.
+    pub fn parse_key<K: std::str::FromStr>(&self) -> Result<K, FieldError> {
+        self.0.parse().map_err(|_| invalid_cursor())
+    }
+
     pub fn encode(&self) -> String {
         URL_SAFE_NO_PAD.encode(self.0.as_bytes())
     }
@@ -54,14 +59,16 @@ impl Cursor {
             .ok()
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .map(Self)
-            .ok_or_else(|| {
-                FieldError::new(
-                    "cursor",
-                    "invalid_cursor",
-                    Text::new("分页游标无效", "the pagination cursor is not valid"),
-                )
-            })
+            .ok_or_else(invalid_cursor)
     }
+}
+
+fn invalid_cursor() -> FieldError {
+    FieldError::new(
+        "cursor",
+        "invalid_cursor",
+        Text::new("分页游标无效", "the pagination cursor is not valid"),
+    )
 }
 
 /// One page of rows plus where the next one starts (`None`: this was the last page).

@@ -1,1 +1,13 @@
+//! Adapters behind the domain's ports and the plumbing the service runs on: configuration,
+//! persistence (sea-orm on SQLite or PostgreSQL), cache and rate limits (Redis or in-process),
+//! attachment storage, password hashing and demonstration data.
 
+pub mod cache;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod keys;
+pub mod password;
+pub mod storage;
+
+pub use config::Settings;

@@ -1,1 +1,19 @@
+//! The schema, one migration a file, named by date and purpose. The same migrations serve SQLite
+//! and PostgreSQL; app start-up, the `fengqiao migrate` command and the tests share `Migrator`.
 
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_organisations_and_staff;
+mod m20261125_000002_public_content;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_organisations_and_staff::Migration),
+            Box::new(m20261125_000002_public_content::Migration),
+        ]
+    }
+}

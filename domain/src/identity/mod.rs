@@ -8,3 +8,14 @@ mod username;
 pub use password::NewPassword;
 pub use role::{Role, Roles};
 pub use username::Username;
+
+/// A staff member as the rest of the service sees them (never with the password hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffAccount {
+    pub id: uuid::Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub org_unit_id: uuid::Uuid,
+    pub roles: Roles,
+    pub active: bool,
+}

@@ -1,0 +1,431 @@
+//! One typed configuration value, layered: built-in defaults, then an optional TOML file
+//! (`fengqiao.toml` or `--config PATH`), then `FENGQIAO_SECTION__KEY` environment variables.
+//! Secrets are wrapped in `Secret`, which never prints; `check-config` shows them as
+//! `[redacted]`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::{Deserialize, Serialize, Serializer};
+
+/// A value that must not appear in logs, debug output or `check-config`.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("[redacted]")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    #[default]
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// `production` turns unsafe settings into start-up errors.
+    pub env: Environment,
+    /// Where the embedded default keeps its SQLite file, attachments and generated keys.
+    pub data_dir: PathBuf,
+    /// Load the clearly-marked demonstration data on first start.
+    pub demo: bool,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub auth: AuthSettings,
+    pub crypto: CryptoSettings,
+    pub storage: StorageSettings,
+    pub log: LogSettings,
+    pub rate_limit: RateLimitSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            env: Environment::Development,
+            data_dir: PathBuf::from("data"),
+            demo: false,
+            server: ServerSettings::default(),
+            database: DatabaseSettings::default(),
+            redis: RedisSettings::default(),
+            auth: AuthSettings::default(),
+            crypto: CryptoSettings::default(),
+            storage: StorageSettings::default(),
+            log: LogSettings::default(),
+            rate_limit: RateLimitSettings::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    pub host: String,
+    /// 0 picks a free port (the tests use it).
+    pub port: u16,
+    /// The address clients use, for links in responses; defaults to http://host:port.
+    pub public_url: Option<String>,
+    /// Largest accepted request body, in bytes (413 above it).
+    pub body_limit_bytes: usize,
+    /// How long a stop waits for in-flight requests and background work.
+    pub shutdown_timeout_secs: u64,
+    /// HTTP worker threads; defaults to the number of cores.
+    pub workers: Option<usize>,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            public_url: None,
+            body_limit_bytes: 1024 * 1024,
+            shutdown_timeout_secs: 30,
+            workers: None,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `postgres://…` or `sqlite://…`; unset: SQLite in `data_dir`.
+    pub url: Option<Secret>,
+    pub max_connections: u32,
+    pub min_connections: u32,
+    pub acquire_timeout_secs: u64,
+    /// Apply pending migrations at start-up (safe with several instances: they take turns).
+    pub migrate_on_start: bool,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 10,
+            min_connections: 1,
+            acquire_timeout_secs: 5,
+            migrate_on_start: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisSettings {
+    /// `redis://…`; unset: in-process cache and rate limiter (one instance only).
+    pub url: Option<Secret>,
+    /// Prefix of every key, so several deployments (or tests) can share one Redis.
+    pub key_prefix: String,
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            key_prefix: "fengqiao:".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// HMAC key for access tokens, at least 32 bytes. Unset in development: a random key is
+    /// generated once and kept in `data_dir`.
+    pub jwt_secret: Option<Secret>,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub access_token_ttl_secs: u64,
+    /// Login without WeChat, for development. Unset: on in development, off in production.
+    pub dev_login: Option<bool>,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            jwt_issuer: "fengqiao".into(),
+            jwt_audience: "fengqiao-api".into(),
+            access_token_ttl_secs: 900,
+            dev_login: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CipherKind {
+    Aes256Gcm,
+    Sm4Gcm,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CryptoSettings {
+    /// The cipher for personal data at rest: `aes-256-gcm` or `sm4-gcm` (国密).
+    pub cipher: CipherKind,
+    /// Identifies `key` in stored ciphertexts, so keys can rotate.
+    pub key_id: String,
+    /// Base64 key for personal data. Unset in development: generated once in `data_dir`.
+    pub key: Option<Secret>,
+}
+
+impl Default for CryptoSettings {
+    fn default() -> Self {
+        Self {
+            cipher: CipherKind::Aes256Gcm,
+            key_id: "k1".into(),
+            key: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageSettings {
+    /// Directory for attachments; unset: `data_dir/attachments`.
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// A `tracing` filter, such as `info` or `info,fengqiao_infra=debug`.
+    pub filter: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Human,
+            filter: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// Requests one client address may make per minute across all instances; 0 disables.
+    pub per_ip_per_minute: u64,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self {
+            per_ip_per_minute: 600,
+        }
+    }
+}
+
+/// The configuration could not be read or is not usable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(Box<figment::Error>),
+    #[error(
+        "refusing to start with FENGQIAO_ENV=production and unsafe settings:\n{}",
+        .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
+    )]
+    UnsafeForProduction(Vec<String>),
+}
+
+/// Environment variables that belong to the test harness, not to the service.
+const NOT_SETTINGS: &[&str] = &["test_database_url", "test_redis_url"];
+
+impl Settings {
+    /// Reads the layers. `file`: an explicit `--config` path (must exist); otherwise
+    /// `fengqiao.toml` in the working directory is used when present.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::new();
+        match file {
+            Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path.to_owned())),
+            Some(path) => figment = figment.merge(Toml::file(path)),
+            None => figment = figment.merge(Toml::file("fengqiao.toml")),
+        }
+        figment = figment.merge(Env::prefixed("FENGQIAO_").split("__").ignore(NOT_SETTINGS));
+        figment
+            .extract()
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.env == Environment::Production
+    }
+
+    pub fn dev_login_enabled(&self) -> bool {
+        self.auth.dev_login.unwrap_or(!self.is_production())
+    }
+
+    /// The database to open: the configured URL, or SQLite inside `data_dir`.
+    pub fn database_url(&self) -> String {
+        match &self.database.url {
+            Some(url) => url.expose().to_owned(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("fengqiao.sqlite").display()
+            ),
+        }
+    }
+
+    pub fn attachments_dir(&self) -> PathBuf {
+        self.storage
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("attachments"))
+    }
+
+    /// Every setting that production must not run with, each named by its key.
+    pub fn unsafe_for_production(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        match &self.auth.jwt_secret {
+            None => problems.push(
+                "auth.jwt_secret is not set (FENGQIAO_AUTH__JWT_SECRET, at least 32 bytes)".into(),
+            ),
+            Some(s) if s.expose().len() < MIN_SECRET_LEN => problems.push(format!(
+                "auth.jwt_secret is shorter than {MIN_SECRET_LEN} bytes"
+            )),
+            Some(s) if looks_like_a_placeholder(s.expose()) => problems.push(
+                "auth.jwt_secret is a placeholder value; generate a random one".into(),
+            ),
+            Some(_) => {}
+        }
+        if self.crypto.key.is_none() {
+            problems.push(
+                "crypto.key is not set: personal data cannot be encrypted (FENGQIAO_CRYPTO__KEY)"
+                    .into(),
+            );
+        }
+        if self.auth.dev_login == Some(true) {
+            problems.push("auth.dev_login is enabled: the development login bypasses WeChat".into());
+        }
+        if self.demo {
+            problems.push("demo is enabled: demonstration data must not reach production".into());
+        }
+        problems
+    }
+
+    /// Refuses production start-up when any unsafe setting is present.
+    pub fn check_for_production(&self) -> Result<(), ConfigError> {
+        if !self.is_production() {
+            return Ok(());
+        }
+        let problems = self.unsafe_for_production();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::UnsafeForProduction(problems))
+        }
+    }
+
+    /// The effective configuration as TOML, secrets shown as `[redacted]`.
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}"))
+    }
+}
+
+pub const MIN_SECRET_LEN: usize = 32;
+
+fn looks_like_a_placeholder(secret: &str) -> bool {
+    let lower = secret.to_ascii_lowercase();
+    ["changeme", "change-me", "change_me", "secret", "example", "placeholder"]
+        .iter()
+        .any(|w| lower.contains(w))
+        || secret.chars().all(|c| c == secret.chars().next().unwrap_or(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_embedded_setup() {
+        let s = Settings::default();
+        assert_eq!(s.server.host, "127.0.0.1");
+        assert_eq!(s.server.port, 8080);
+        assert!(s.database_url().starts_with("sqlite://data/fengqiao.sqlite"));
+        assert!(s.redis.url.is_none());
+        assert!(s.dev_login_enabled());
+    }
+
+    #[test]
+    fn production_names_every_unsafe_setting() {
+        let mut s = Settings {
+            env: Environment::Production,
+            ..Settings::default()
+        };
+        s.auth.dev_login = Some(true);
+        let problems = s.unsafe_for_production().join("\n");
+        assert!(problems.contains("auth.jwt_secret"));
+        assert!(problems.contains("crypto.key"));
+        assert!(problems.contains("auth.dev_login"));
+        assert!(!s.dev_login_enabled() || s.auth.dev_login == Some(true));
+
+        s.auth.jwt_secret = Some(Secret::new("short"));
+        assert!(s.unsafe_for_production()[0].contains("shorter"));
+        s.auth.jwt_secret = Some(Secret::new("change-me-change-me-change-me-change-me"));
+        assert!(s.unsafe_for_production()[0].contains("placeholder"));
+    }
+
+    #[test]
+    fn a_safe_production_setup_passes() {
+        let mut s = Settings {
+            env: Environment::Production,
+            ..Settings::default()
+        };
+        s.auth.jwt_secret = Some(Secret::new("k3J9vQ2mX7pL0sW4nB8cF1hT6yR5uE2aZ"));
+        s.crypto.key = Some(Secret::new("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="));
+        assert!(s.check_for_production().is_ok());
+        assert!(!s.dev_login_enabled());
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let mut s = Settings::default();
+        s.auth.jwt_secret = Some(Secret::new("super-private-value-1234567890abc"));
+        s.database.url = Some(Secret::new("postgres://u:pw@db/x"));
+        let shown = format!("{s:?}{}", s.to_redacted_toml());
+        assert!(!shown.contains("super-private"));
+        assert!(!shown.contains("pw@db"));
+        assert!(shown.contains("[redacted]"));
+    }
+}

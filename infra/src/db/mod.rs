@@ -1,0 +1,144 @@
+//! The database: connecting (SQLite in the embedded default, PostgreSQL in production),
+//! migrating safely while other instances run, and one repository module per capability.
+
+pub mod entities;
+pub mod org;
+pub mod staff;
+
+use std::time::Duration;
+
+use fengqiao_migrations::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
+    TransactionTrait,
+};
+
+use crate::config::Settings;
+use fengqiao_domain::DomainError;
+use sea_orm::SqlErr;
+
+/// What a repository call can fail with: a business rule (mapped to 4xx), the database
+/// (503 when unreachable, 500 otherwise), or a row the code cannot read (500).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Rule(#[from] DomainError),
+    #[error("database error")]
+    Db(#[from] DbErr),
+    #[error("unreadable row: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Turns a unique-constraint violation into the given conflict, leaving other errors as
+    /// they are. Backend-neutral: SQLite and PostgreSQL report it alike through `sql_err`.
+    pub fn on_unique(err: DbErr, conflict: DomainError) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => Self::Rule(conflict),
+            _ => Self::Db(err),
+        }
+    }
+
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Db(e) if is_unavailable(e))
+    }
+}
+
+/// Opens the configured database. For SQLite the data directory is created, and the file is
+/// put in WAL mode with foreign keys on and a busy timeout, so readers never block the writer.
+pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
+    let url = settings.database_url();
+    if url.starts_with("sqlite:") && settings.database.url.is_none() {
+        std::fs::create_dir_all(&settings.data_dir).map_err(|e| {
+            DbErr::Custom(format!(
+                "cannot create data directory {}: {e}",
+                settings.data_dir.display()
+            ))
+        })?;
+    }
+    let mut options = ConnectOptions::new(url);
+    options
+        .max_connections(settings.database.max_connections)
+        .min_connections(settings.database.min_connections)
+        .acquire_timeout(Duration::from_secs(settings.database.acquire_timeout_secs))
+        .connect_timeout(Duration::from_secs(settings.database.acquire_timeout_secs))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5))
+        });
+    Database::connect(options).await
+}
+
+/// A stable number for the PostgreSQL advisory lock that serialises migrations.
+const MIGRATION_LOCK_KEY: i64 = 0x6665_6e67_7169_616f; // "fengqiao"
+
+/// Applies pending migrations. On PostgreSQL they run inside one transaction holding an
+/// advisory lock, so instances starting together (or `fengqiao migrate` beside a running
+/// service) take turns and the second finds nothing left to do.
+pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), DbErr> {
+    match db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            let txn = db.begin().await?;
+            txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"))
+                .await?;
+            Migrator::up(&txn, None).await?;
+            txn.commit().await
+        }
+        _ => Migrator::up(db, None).await,
+    }
+}
+
+/// Rolls back `steps` migrations (all when `None`), under the same lock as `migrate_up`.
+pub async fn migrate_down(db: &DatabaseConnection, steps: Option<u32>) -> Result<(), DbErr> {
+    match db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            let txn = db.begin().await?;
+            txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"))
+                .await?;
+            Migrator::down(&txn, steps).await?;
+            txn.commit().await
+        }
+        _ => Migrator::down(db, steps).await,
+    }
+}
+
+/// Each migration's name and whether it has been applied.
+pub async fn migration_status(db: &DatabaseConnection) -> Result<Vec<(String, bool)>, DbErr> {
+    let pending: Vec<String> = Migrator::get_pending_migrations(db)
+        .await?
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    Ok(Migrator::migrations()
+        .iter()
+        .map(|m| {
+            let name = m.name().to_owned();
+            let applied = !pending.contains(&name);
+            (name, applied)
+        })
+        .collect())
+}
+
+/// Connections in the pool: (open, idle), for the metrics endpoint.
+pub fn pool_usage(db: &DatabaseConnection) -> (u32, usize) {
+    match db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        DatabaseBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        _ => (0, 0),
+    }
+}
+
+/// Whether an error means the database could not be reached (503) rather than a bug (500).
+pub fn is_unavailable(err: &DbErr) -> bool {
+    matches!(err, DbErr::ConnectionAcquire(_) | DbErr::Conn(_))
+}
