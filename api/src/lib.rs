@@ -1,1 +1,18 @@
+//! The Fengqiao HTTP service: the actix-web application, its handlers by audience (citizens,
+//! staff under `/admin`, integrators under `/open`), the error policy, the OpenAPI document and
+//! the command line.
 
+pub mod admin;
+pub mod app;
+pub mod cli;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod metrics;
+pub mod middleware;
+pub mod openapi;
+pub mod state;
+pub mod telemetry;
+pub mod tokens;
+
+pub use app::Application;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::{FieldError, Text};
 
 /// What kind of unit a node of the tree is. The kind fixes where it may hang.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OrgKind {
     /// 县: the root.

@@ -7,7 +7,9 @@ use crate::{FieldError, Text};
 
 /// A staff role. A person may hold several; what each allows is decided where the action's
 /// rule lives, by asking `Roles::has`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// 登记员: registers letters, visits and calls on the citizen's behalf.

@@ -1,0 +1,164 @@
+//! Building and running the service. `Application::build` takes a configuration value, opens
+//! everything, binds (port 0 picks a free port, as the tests do) and returns a handle;
+//! `run_until_stopped` serves until SIGINT/SIGTERM, then drains and closes. `main` stays small.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::web::{self, Data};
+use actix_web::{App, HttpServer};
+use anyhow::Context as _;
+use fengqiao_infra::demo::DemoLoaded;
+use fengqiao_infra::storage::LocalDiskStorage;
+use fengqiao_infra::{Settings, cache, db, demo, keys};
+use utoipa_actix_web::AppExt;
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::middleware::{rate_limit, request_context};
+use crate::state::AppState;
+use crate::tokens::TokenKeys;
+
+/// Every documented route, registered once for the server and for the OpenAPI document.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(scope::scope("/health").service(crate::health::live).service(crate::health::ready))
+        .service(
+            scope::scope("/api/v1")
+                .wrap(from_fn(rate_limit))
+                .service(scope::scope("/admin").configure(crate::admin::routes)),
+        );
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+    demo: Option<DemoLoaded>,
+    backend: String,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        settings.check_for_production()?;
+        let db = db::connect(&settings).await.context("opening the database")?;
+        if settings.database.migrate_on_start {
+            db::migrate_up(&db).await.context("applying migrations")?;
+        }
+        let demo = if settings.demo {
+            demo::load_if_empty(&db).await.context("loading demo data")?
+        } else {
+            None
+        };
+        let shared = cache::from_settings(&settings).context("configuring Redis")?;
+        let jwt_secret = keys::jwt_secret(&settings)?;
+        let tokens = TokenKeys::new(
+            jwt_secret.expose().as_bytes(),
+            &settings.auth.jwt_issuer,
+            &settings.auth.jwt_audience,
+            settings.auth.access_token_ttl_secs,
+        );
+        let backend = format!(
+            "{} database, {} cache",
+            match db.get_database_backend() {
+                sea_orm::DatabaseBackend::Postgres => "PostgreSQL",
+                _ => "SQLite",
+            },
+            shared.backend
+        );
+        let state = AppState {
+            db,
+            shared,
+            storage: Arc::new(LocalDiskStorage::new(settings.attachments_dir())),
+            tokens: Arc::new(tokens),
+            metrics: Metrics::new()?,
+            settings: Arc::new(settings),
+        };
+
+        let listener = TcpListener::bind((state.settings.server.host.as_str(), state.settings.server.port))
+            .with_context(|| {
+                format!(
+                    "binding {}:{}",
+                    state.settings.server.host, state.settings.server.port
+                )
+            })?;
+        let port = listener.local_addr()?.port();
+        let spec = crate::openapi::document();
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .into_utoipa_app()
+                .app_data(Data::new(app_state.clone()))
+                .app_data(web::PathConfig::default().error_handler(|e, _| {
+                    ApiError::bad_request(
+                        "invalid_path_parameter",
+                        fengqiao_domain::Text::owned(
+                            format!("路径参数格式不正确：{e}"),
+                            format!("invalid path parameter: {e}"),
+                        ),
+                        None,
+                    )
+                    .into()
+                }))
+                .configure(routes)
+                .into_app()
+                .route("/metrics", web::get().to(crate::metrics::scrape))
+                .service(web::redirect("/docs", "/docs/"))
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", spec.clone()))
+                .default_service(web::to(|| async {
+                    Err::<actix_web::HttpResponse, ApiError>(ApiError::no_route())
+                }))
+                .wrap(from_fn(request_context))
+        })
+        .listen(listener)?
+        .shutdown_timeout(state.settings.server.shutdown_timeout_secs);
+        if let Some(workers) = state.settings.server.workers {
+            server = server.workers(workers);
+        }
+        Ok(Self {
+            port,
+            server: server.run(),
+            state,
+            demo,
+            backend,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The administrator the demo loader created, on the start that created it.
+    pub fn demo_admin(&self) -> Option<&DemoLoaded> {
+        self.demo.as_ref()
+    }
+
+    /// Human-readable description of the backends in use.
+    pub fn backend(&self) -> &str {
+        &self.backend
+    }
+
+    /// The base URL clients should use.
+    pub fn public_url(&self) -> String {
+        self.state.settings.server.public_url.clone().unwrap_or_else(|| {
+            format!("http://{}:{}", self.state.settings.server.host, self.port)
+        })
+    }
+
+    /// Serves until SIGINT or SIGTERM. In-flight requests get `server.shutdown_timeout_secs`
+    /// to finish; then the database pool is closed and the function returns.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await?;
+        tracing::info!("stopped taking requests; closing the database pool");
+        let closing = self.state.db.close_by_ref();
+        if tokio::time::timeout(Duration::from_secs(5), closing).await.is_err() {
+            tracing::warn!("the database pool did not close within 5 s");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,265 @@
+//! Request extractors that speak the error policy: JSON bodies and query strings whose
+//! failures name the field, and the staff caller proven by a bearer token.
+
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::web::Data;
+use actix_web::{FromRequest, HttpRequest};
+use bytes::BytesMut;
+use fengqiao_domain::identity::Role;
+use fengqiao_domain::{FieldError, Text};
+use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+use serde_json::error::Category;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::tokens::StaffClaims;
+
+/// A JSON request body. Not JSON -> 415; over `server.body_limit_bytes` -> 413; malformed,
+/// unknown field, missing field or wrong type -> 400 naming the field.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<Data<AppState>>()
+            .map(|s| s.settings.server.body_limit_bytes)
+            .unwrap_or(1024 * 1024);
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|ct| {
+                let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !is_json {
+                return Err(ApiError::unsupported_media_type());
+            }
+            if declared.is_some_and(|n| n > limit) {
+                return Err(ApiError::payload_too_large(limit));
+            }
+            let mut body = BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| {
+                    ApiError::bad_request(
+                        "unreadable_body",
+                        Text::owned(format!("无法读取请求体：{e}"), format!("cannot read the body: {e}")),
+                        None,
+                    )
+                })?;
+                if body.len() + chunk.len() > limit {
+                    return Err(ApiError::payload_too_large(limit));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json(&body).map(ApiJson)
+        })
+    }
+}
+
+/// Deserialises `body`, turning serde's complaint into a 400 that names the field.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        json_error(&path, &inner)
+    })?;
+    de.end().map_err(|e| json_error(".", &e))?;
+    Ok(value)
+}
+
+fn json_error(path: &str, e: &serde_json::Error) -> ApiError {
+    if matches!(e.classify(), Category::Syntax | Category::Eof | Category::Io) {
+        return ApiError::bad_request(
+            "malformed_json",
+            Text::owned(
+                format!("JSON 格式错误（第 {} 行第 {} 列）", e.line(), e.column()),
+                format!("malformed JSON at line {} column {}", e.line(), e.column()),
+            ),
+            None,
+        );
+    }
+    field_error(path, &e.to_string())
+}
+
+/// Builds the 400 for a data error at `path` with serde's message `msg`.
+fn field_error(path: &str, msg: &str) -> ApiError {
+    // serde names missing and unknown fields in backticks; the path then points at the parent.
+    let named = msg.split('`').nth(1).unwrap_or("");
+    let join = |parent: &str, child: &str| {
+        if parent.is_empty() || parent == "." {
+            child.to_owned()
+        } else {
+            format!("{parent}.{child}")
+        }
+    };
+    let reason = msg.split(" at line ").next().unwrap_or(msg).to_owned();
+    let (code, field, zh, en) = if msg.starts_with("missing field") {
+        let field = join(path, named);
+        ("missing_field", field.clone(), format!("缺少必填字段：{field}"), format!("missing required field: {field}"))
+    } else if msg.starts_with("unknown field") {
+        let field = if path.ends_with(named) { path.to_owned() } else { join(path, named) };
+        ("unknown_field", field.clone(), format!("不允许的字段：{field}"), format!("unknown field: {field}"))
+    } else {
+        let field = if path.is_empty() { ".".to_owned() } else { path.to_owned() };
+        (
+            "invalid_field",
+            field.clone(),
+            format!("字段 {field} 的类型或取值不正确：{reason}"),
+            format!("field {field} has the wrong type or value: {reason}"),
+        )
+    };
+    ApiError::bad_request(
+        code,
+        Text::owned(zh.clone(), en.clone()),
+        Some(FieldError::new(field, code, Text::owned(zh, en))),
+    )
+}
+
+/// A query string, with the same field-naming errors as `ApiJson`.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest for ApiQuery<T> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(
+            req.query_string().as_bytes(),
+        ));
+        ready(
+            serde_path_to_error::deserialize::<_, T>(de)
+                .map(ApiQuery)
+                .map_err(|e| {
+                    let path = e.path().to_string();
+                    field_error(&path, &e.into_inner().to_string())
+                }),
+        )
+    }
+}
+
+/// A staff member proven by `Authorization: Bearer <access token>`.
+pub struct StaffUser(pub StaffClaims);
+
+impl StaffUser {
+    /// 403 unless the caller holds one of `roles`.
+    pub fn require_any(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if self.0.roles.iter().any(|r| roles.contains(r)) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "forbidden",
+                Text::owned(
+                    format!(
+                        "需要以下角色之一：{}",
+                        roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join("、")
+                    ),
+                    format!(
+                        "one of these roles is required: {}",
+                        roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                ),
+            ))
+        }
+    }
+}
+
+impl FromRequest for StaffUser {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(staff_from(req))
+    }
+}
+
+fn staff_from(req: &HttpRequest) -> Result<StaffUser, ApiError> {
+    let state = req
+        .app_data::<Data<AppState>>()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
+    let token = bearer_token(req).ok_or_else(|| {
+        ApiError::unauthorized(
+            "unauthenticated",
+            Text::new(
+                "需要登录：请在 Authorization 头中提供 Bearer 访问令牌",
+                "authentication required: send an access token as Authorization: Bearer <token>",
+            ),
+        )
+    })?;
+    state.tokens.verify_staff(token).map(StaffUser)
+}
+
+fn bearer_token(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        name: String,
+        inner: Inner,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        count: u32,
+    }
+
+    fn code_and_field(body: &str) -> (String, Option<String>) {
+        let e = parse_json::<Outer>(body.as_bytes()).unwrap_err();
+        let p = e.to_problem(crate::error::Lang::En, None, None);
+        (p.code, p.errors.first().map(|f| f.field.clone()))
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        assert_eq!(code_and_field("{"), ("malformed_json".into(), None));
+        assert_eq!(
+            code_and_field(r#"{"name":"a"}"#),
+            ("missing_field".into(), Some("inner".into()))
+        );
+        assert_eq!(
+            code_and_field(r#"{"name":"a","inner":{}}"#),
+            ("missing_field".into(), Some("inner.count".into()))
+        );
+        assert_eq!(
+            code_and_field(r#"{"name":"a","inner":{"count":"x"}}"#),
+            ("invalid_field".into(), Some("inner.count".into()))
+        );
+        assert_eq!(
+            code_and_field(r#"{"name":"a","inner":{"count":1,"extra":2}}"#),
+            ("unknown_field".into(), Some("inner.extra".into()))
+        );
+        assert_eq!(
+            code_and_field(r#"{"name":"a","inner":{"count":1}} trailing"#),
+            ("malformed_json".into(), None)
+        );
+    }
+}

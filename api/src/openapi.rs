@@ -1,0 +1,115 @@
+//! The OpenAPI 3.1 document. Paths are collected where routes are registered (`app::routes`
+//! through utoipa-actix-web), so the document cannot drift from the router; this module adds
+//! the info, tags, security schemes and the error responses every operation shares.
+
+use actix_web::App;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::AppExt;
+
+use crate::error::{Problem, ProblemField};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Fengqiao 枫桥 — county mobile petition service API",
+        description = "The backend of a county's mobile petition service (掌上信访): citizens' \
+operations under `/api/v1`, staff operations under `/api/v1/admin`, integrators' under \
+`/api/v1/open`. Every error is an RFC 9457 problem document (`application/problem+json`) with a \
+stable `code`; messages are Chinese by default, English with `Accept-Language: en`. Timestamps \
+are RFC 3339 with offset (Asia/Shanghai); calendar days are `YYYY-MM-DD`. Lists use cursor \
+pagination (`limit`, `cursor`, `next_cursor`).",
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
+    ),
+    tags(
+        (name = "health", description = "Liveness and readiness probes"),
+        (name = "admin-auth", description = "Staff sign-in"),
+        (name = "admin-organisations", description = "The organisation tree: county, townships and streets, villages, villager groups, departments")
+    ),
+    components(schemas(Problem, ProblemField)),
+    modifiers(&SharedResponses)
+)]
+pub struct ApiDoc;
+
+/// Adds the security scheme and the error responses any operation can give, so each path
+/// declares only the errors that are its own.
+struct SharedResponses;
+
+impl Modify for SharedResponses {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "staff_bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("Staff access token from `POST /api/v1/admin/auth/login`"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+fn problem(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            crate::error::PROBLEM_JSON,
+            ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+        )
+        .build()
+}
+
+fn add_shared_errors(path: &str, op: &mut Operation) {
+    let mut add = |status: &str, description: &str| {
+        op.responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| problem(description).into());
+    };
+    if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+        add("401", "Missing, invalid or expired access token (`unauthenticated`, `invalid_token`)");
+        add("403", "The caller's roles do not allow this (`forbidden`)");
+    }
+    if path.starts_with("/api/") {
+        add("429", "Too many requests from this address (`rate_limited`); see `Retry-After`");
+    }
+    add("500", "Unexpected error (`internal_error`); only the request id is given");
+    add("503", "A dependency is down (`dependency_unavailable`); see `Retry-After`");
+}
+
+/// The whole document: `ApiDoc` plus every path registered by `app::routes`.
+pub fn document() -> OpenApiDoc {
+    let (_, mut doc) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(crate::app::routes)
+        .split_for_parts();
+    for (path, item) in doc.paths.paths.iter_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            add_shared_errors(path, op);
+        }
+    }
+    doc
+}
+
+/// The document as committed in `openapi/openapi.json`: pretty JSON with a final newline.
+pub fn document_json() -> String {
+    let mut json = document()
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    json.push('\n');
+    json
+}
