@@ -27,12 +27,16 @@ use crate::tokens::TokenKeys;
 
 /// Every documented route, registered once for the server and for the OpenAPI document.
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(scope::scope("/health").service(crate::health::live).service(crate::health::ready))
-        .service(
-            scope::scope("/api/v1")
-                .wrap(from_fn(rate_limit))
-                .service(scope::scope("/admin").configure(crate::admin::routes)),
-        );
+    cfg.service(
+        scope::scope("/health")
+            .service(crate::health::live)
+            .service(crate::health::ready),
+    )
+    .service(
+        scope::scope("/api/v1")
+            .wrap(from_fn(rate_limit))
+            .service(scope::scope("/admin").configure(crate::admin::routes)),
+    );
 }
 
 pub struct Application {
@@ -46,12 +50,16 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         settings.check_for_production()?;
-        let db = db::connect(&settings).await.context("opening the database")?;
+        let db = db::connect(&settings)
+            .await
+            .context("opening the database")?;
         if settings.database.migrate_on_start {
             db::migrate_up(&db).await.context("applying migrations")?;
         }
         let demo = if settings.demo {
-            demo::load_if_empty(&db).await.context("loading demo data")?
+            demo::load_if_empty(&db)
+                .await
+                .context("loading demo data")?
         } else {
             None
         };
@@ -80,13 +88,16 @@ impl Application {
             settings: Arc::new(settings),
         };
 
-        let listener = TcpListener::bind((state.settings.server.host.as_str(), state.settings.server.port))
-            .with_context(|| {
-                format!(
-                    "binding {}:{}",
-                    state.settings.server.host, state.settings.server.port
-                )
-            })?;
+        let listener = TcpListener::bind((
+            state.settings.server.host.as_str(),
+            state.settings.server.port,
+        ))
+        .with_context(|| {
+            format!(
+                "binding {}:{}",
+                state.settings.server.host, state.settings.server.port
+            )
+        })?;
         let port = listener.local_addr()?.port();
         let spec = crate::openapi::document();
         let app_state = state.clone();
@@ -145,9 +156,12 @@ impl Application {
 
     /// The base URL clients should use.
     pub fn public_url(&self) -> String {
-        self.state.settings.server.public_url.clone().unwrap_or_else(|| {
-            format!("http://{}:{}", self.state.settings.server.host, self.port)
-        })
+        self.state
+            .settings
+            .server
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}:{}", self.state.settings.server.host, self.port))
     }
 
     /// Serves until SIGINT or SIGTERM. In-flight requests get `server.shutdown_timeout_secs`
@@ -156,7 +170,10 @@ impl Application {
         self.server.await?;
         tracing::info!("stopped taking requests; closing the database pool");
         let closing = self.state.db.close_by_ref();
-        if tokio::time::timeout(Duration::from_secs(5), closing).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(5), closing)
+            .await
+            .is_err()
+        {
             tracing::warn!("the database pool did not close within 5 s");
         }
         Ok(())

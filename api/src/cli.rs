@@ -15,7 +15,11 @@ use fengqiao_infra::{Settings, db, password};
 use crate::app::Application;
 
 #[derive(Parser)]
-#[command(name = "fengqiao", version, about = "Fengqiao 枫桥: the county mobile petition service")]
+#[command(
+    name = "fengqiao",
+    version,
+    about = "Fengqiao 枫桥: the county mobile petition service"
+)]
 struct Cli {
     /// Configuration file (default: ./fengqiao.toml when present).
     #[arg(long, global = true, value_name = "PATH")]
@@ -129,14 +133,15 @@ fn run_async(command: Command, settings: Settings) -> anyhow::Result<()> {
             Command::Serve => serve(settings).await,
             Command::Migrate { action } => migrate(settings, action).await,
             Command::Admin {
-                action: AdminAction::CreateUser {
-                    username,
-                    display_name,
-                    org_code,
-                    county_name,
-                    roles,
-                    password_stdin,
-                },
+                action:
+                    AdminAction::CreateUser {
+                        username,
+                        display_name,
+                        org_code,
+                        county_name,
+                        roles,
+                        password_stdin,
+                    },
             } => {
                 create_user(
                     settings,
@@ -181,7 +186,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 }
 
 async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()> {
-    let conn = db::connect(&settings).await.context("opening the database")?;
+    let conn = db::connect(&settings)
+        .await
+        .context("opening the database")?;
     match action {
         MigrateAction::Up => {
             db::migrate_up(&conn).await?;
@@ -218,9 +225,7 @@ async fn create_user(settings: Settings, args: CreateUser) -> anyhow::Result<()>
         .iter()
         .filter_map(|r| v.check("role", r.parse::<Role>()))
         .collect();
-    let username = v
-        .finish(|| username)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let username = v.finish(|| username).map_err(|e| anyhow::anyhow!("{e}"))?;
     let (password, generated) = if args.password_stdin {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;
@@ -231,7 +236,9 @@ async fn create_user(settings: Settings, args: CreateUser) -> anyhow::Result<()>
     let password = NewPassword::parse(&password, username.as_str())
         .map_err(|e| anyhow::anyhow!("{}", e.message.en))?;
 
-    let conn = db::connect(&settings).await.context("opening the database")?;
+    let conn = db::connect(&settings)
+        .await
+        .context("opening the database")?;
     db::migrate_up(&conn).await?;
     let org = match db::org::find_by_code(&conn, &args.org_code).await? {
         Some(org) => org,
@@ -243,7 +250,8 @@ async fn create_user(settings: Settings, args: CreateUser) -> anyhow::Result<()>
                 )
             })?;
             let new = NewOrgUnit {
-                code: OrgCode::parse(&args.org_code).map_err(|e| anyhow::anyhow!("{}", e.message.en))?,
+                code: OrgCode::parse(&args.org_code)
+                    .map_err(|e| anyhow::anyhow!("{}", e.message.en))?,
                 name: OrgName::parse(name).map_err(|e| anyhow::anyhow!("{}", e.message.en))?,
                 kind: OrgKind::County,
                 parent_id: None,
@@ -267,7 +275,10 @@ async fn create_user(settings: Settings, args: CreateUser) -> anyhow::Result<()>
     )
     .await?;
     conn.close().await?;
-    println!("created {} in {} ({})", account.username, org.name, org.code);
+    println!(
+        "created {} in {} ({})",
+        account.username, org.name, org.code
+    );
     if generated {
         println!("password (shown this once): {}", password.expose());
         if !std::io::stdout().is_terminal() {

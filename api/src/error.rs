@@ -69,8 +69,11 @@ impl Lang {
     }
 }
 
-/// An error on its way to the client.
-pub struct ApiError {
+/// An error on its way to the client. Boxed: it travels through every `Result` of a handler,
+/// and the happy path should not pay for its size.
+pub struct ApiError(Box<ApiErrorParts>);
+
+pub struct ApiErrorParts {
     status: StatusCode,
     code: &'static str,
     detail: Text,
@@ -81,6 +84,20 @@ pub struct ApiError {
     /// Set when the error leaves the middleware as an error rather than a response, so that it
     /// still renders in the caller's language with the request id.
     request: Option<(Lang, String, String)>,
+}
+
+impl std::ops::Deref for ApiError {
+    type Target = ApiErrorParts;
+
+    fn deref(&self) -> &ApiErrorParts {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiError {
+    fn deref_mut(&mut self) -> &mut ApiErrorParts {
+        &mut self.0
+    }
 }
 
 impl fmt::Debug for ApiError {
@@ -101,7 +118,7 @@ impl fmt::Display for ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, detail: Text) -> Self {
-        Self {
+        Self(Box::new(ApiErrorParts {
             status,
             code,
             detail,
@@ -109,7 +126,7 @@ impl ApiError {
             retry_after_secs: None,
             cause: None,
             request: None,
-        }
+        }))
     }
 
     /// Binds the error to its request: language, path and request id.
@@ -148,7 +165,10 @@ impl ApiError {
         Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
-            Text::new("该地址不支持此请求方法", "this method is not allowed on this resource"),
+            Text::new(
+                "该地址不支持此请求方法",
+                "this method is not allowed on this resource",
+            ),
         )
     }
 
@@ -232,7 +252,12 @@ impl ApiError {
     }
 
     /// The problem document in `lang`, for the request `instance` with `request_id`.
-    pub fn to_problem(&self, lang: Lang, instance: Option<&str>, request_id: Option<&str>) -> Problem {
+    pub fn to_problem(
+        &self,
+        lang: Lang,
+        instance: Option<&str>,
+        request_id: Option<&str>,
+    ) -> Problem {
         Problem {
             r#type: format!("urn:fengqiao:problem:{}", self.code),
             title: lang.pick(&title_of(self.status)),
@@ -254,7 +279,12 @@ impl ApiError {
     }
 
     /// The full response for a negotiated language and request.
-    pub fn render(&self, lang: Lang, instance: Option<&str>, request_id: Option<&str>) -> HttpResponse {
+    pub fn render(
+        &self,
+        lang: Lang,
+        instance: Option<&str>,
+        request_id: Option<&str>,
+    ) -> HttpResponse {
         let mut res = HttpResponse::build(self.status);
         res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
         if let Some(secs) = self.retry_after_secs {
@@ -313,14 +343,23 @@ impl From<DomainError> for ApiError {
                 let mut api = Self::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "validation_failed",
-                    Text::new("请求内容未通过校验，详见 errors", "the request failed validation; see errors"),
+                    Text::new(
+                        "请求内容未通过校验，详见 errors",
+                        "the request failed validation; see errors",
+                    ),
                 );
                 api.errors = errors;
                 api
             }
-            DomainError::NotFound { code, message } => Self::new(StatusCode::NOT_FOUND, code, message),
-            DomainError::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
-            DomainError::Forbidden { code, message } => Self::new(StatusCode::FORBIDDEN, code, message),
+            DomainError::NotFound { code, message } => {
+                Self::new(StatusCode::NOT_FOUND, code, message)
+            }
+            DomainError::Conflict { code, message } => {
+                Self::new(StatusCode::CONFLICT, code, message)
+            }
+            DomainError::Forbidden { code, message } => {
+                Self::new(StatusCode::FORBIDDEN, code, message)
+            }
         }
     }
 }
@@ -399,22 +438,6 @@ pub struct ProblemField {
     pub message: String,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn languages_are_negotiated_by_quality() {
-        assert_eq!(Lang::negotiate(None), Lang::Zh);
-        assert_eq!(Lang::negotiate(Some("en")), Lang::En);
-        assert_eq!(Lang::negotiate(Some("en-GB,en;q=0.9")), Lang::En);
-        assert_eq!(Lang::negotiate(Some("zh-CN,zh;q=0.9,en;q=0.8")), Lang::Zh);
-        assert_eq!(Lang::negotiate(Some("fr;q=1,en;q=0.5")), Lang::En);
-        assert_eq!(Lang::negotiate(Some("zh;q=0.2,en;q=0.8")), Lang::En);
-        assert_eq!(Lang::negotiate(Some("de")), Lang::Zh);
-    }
-}
-
 impl ApiError {
     /// The problem for an error response that did not come from our code (actix's own 404/405,
     /// payload errors of other extractors).
@@ -428,7 +451,11 @@ impl ApiError {
                 Text::new("请求体过大", "the request body is too large"),
             ),
             415 => Self::unsupported_media_type(),
-            401 => Self::new(status, "unauthenticated", Text::new("需要登录", "authentication required")),
+            401 => Self::new(
+                status,
+                "unauthenticated",
+                Text::new("需要登录", "authentication required"),
+            ),
             403 => Self::new(status, "forbidden", Text::new("无权操作", "forbidden")),
             s if s < 500 => Self::new(
                 status,
@@ -453,9 +480,28 @@ impl ApiError {
         let mut e = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "not_ready",
-            Text::owned(format!("依赖服务不可用：{names}"), format!("dependencies down: {names}")),
+            Text::owned(
+                format!("依赖服务不可用：{names}"),
+                format!("dependencies down: {names}"),
+            ),
         );
         e.errors = errors;
         e
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn languages_are_negotiated_by_quality() {
+        assert_eq!(Lang::negotiate(None), Lang::Zh);
+        assert_eq!(Lang::negotiate(Some("en")), Lang::En);
+        assert_eq!(Lang::negotiate(Some("en-GB,en;q=0.9")), Lang::En);
+        assert_eq!(Lang::negotiate(Some("zh-CN,zh;q=0.9,en;q=0.8")), Lang::Zh);
+        assert_eq!(Lang::negotiate(Some("fr;q=1,en;q=0.5")), Lang::En);
+        assert_eq!(Lang::negotiate(Some("zh;q=0.2,en;q=0.8")), Lang::En);
+        assert_eq!(Lang::negotiate(Some("de")), Lang::Zh);
     }
 }

@@ -37,8 +37,14 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|ct| {
-                let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+                let mime = ct
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                mime == "application/json"
+                    || (mime.starts_with("application/") && mime.ends_with("+json"))
             })
             .unwrap_or(false);
         let declared = req
@@ -59,7 +65,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
                 let chunk = chunk.map_err(|e| {
                     ApiError::bad_request(
                         "unreadable_body",
-                        Text::owned(format!("无法读取请求体：{e}"), format!("cannot read the body: {e}")),
+                        Text::owned(
+                            format!("无法读取请求体：{e}"),
+                            format!("cannot read the body: {e}"),
+                        ),
                         None,
                     )
                 })?;
@@ -86,7 +95,10 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 }
 
 fn json_error(path: &str, e: &serde_json::Error) -> ApiError {
-    if matches!(e.classify(), Category::Syntax | Category::Eof | Category::Io) {
+    if matches!(
+        e.classify(),
+        Category::Syntax | Category::Eof | Category::Io
+    ) {
         return ApiError::bad_request(
             "malformed_json",
             Text::owned(
@@ -113,12 +125,30 @@ fn field_error(path: &str, msg: &str) -> ApiError {
     let reason = msg.split(" at line ").next().unwrap_or(msg).to_owned();
     let (code, field, zh, en) = if msg.starts_with("missing field") {
         let field = join(path, named);
-        ("missing_field", field.clone(), format!("缺少必填字段：{field}"), format!("missing required field: {field}"))
+        (
+            "missing_field",
+            field.clone(),
+            format!("缺少必填字段：{field}"),
+            format!("missing required field: {field}"),
+        )
     } else if msg.starts_with("unknown field") {
-        let field = if path.ends_with(named) { path.to_owned() } else { join(path, named) };
-        ("unknown_field", field.clone(), format!("不允许的字段：{field}"), format!("unknown field: {field}"))
+        let field = if path.ends_with(named) {
+            path.to_owned()
+        } else {
+            join(path, named)
+        };
+        (
+            "unknown_field",
+            field.clone(),
+            format!("不允许的字段：{field}"),
+            format!("unknown field: {field}"),
+        )
     } else {
-        let field = if path.is_empty() { ".".to_owned() } else { path.to_owned() };
+        let field = if path.is_empty() {
+            ".".to_owned()
+        } else {
+            path.to_owned()
+        };
         (
             "invalid_field",
             field.clone(),
@@ -169,11 +199,19 @@ impl StaffUser {
                 Text::owned(
                     format!(
                         "需要以下角色之一：{}",
-                        roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join("、")
+                        roles
+                            .iter()
+                            .map(|r| r.as_str())
+                            .collect::<Vec<_>>()
+                            .join("、")
                     ),
                     format!(
                         "one of these roles is required: {}",
-                        roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+                        roles
+                            .iter()
+                            .map(|r| r.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 ),
             ))

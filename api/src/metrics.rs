@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 
 use crate::state::AppState;
 
@@ -25,7 +27,11 @@ impl Metrics {
             &["method", "route", "status"],
         )?;
         let latency = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "Time to answer an HTTP request").buckets(vec![
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "Time to answer an HTTP request",
+            )
+            .buckets(vec![
                 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
             ]),
             &["method", "route"],
@@ -69,7 +75,10 @@ impl Metrics {
 /// `GET /metrics` in the Prometheus text format. Expose it to the scraper only (network policy):
 /// it carries no personal data but tells the shape of the traffic.
 pub async fn scrape(state: web::Data<AppState>) -> HttpResponse {
-    match state.metrics.render(fengqiao_infra::db::pool_usage(&state.db)) {
+    match state
+        .metrics
+        .render(fengqiao_infra::db::pool_usage(&state.db))
+    {
         Ok(body) => HttpResponse::Ok()
             .content_type("text/plain; version=0.0.4; charset=utf-8")
             .body(body),

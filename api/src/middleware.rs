@@ -57,7 +57,8 @@ pub async fn request_context(
     let method = req.method().to_string();
     let path = req.path().to_owned();
     let state = req.app_data::<Data<AppState>>().cloned();
-    let span = tracing::info_span!("request", request_id = %request_id, method = %method, path = %path);
+    let span =
+        tracing::info_span!("request", request_id = %request_id, method = %method, path = %path);
 
     // The call happens inside the guarded future, so a panic while routing or handling is
     // caught too. The request is not cloned before routing: actix needs it unshared to route.
@@ -86,15 +87,21 @@ pub async fn request_context(
                     .metrics
                     .observe(&method, "panicked", 500, started.elapsed());
             }
-            return Err(ApiError::internal(anyhow::anyhow!("handler panicked: {what}"))
-                .in_request(lang, &path, &request_id)
-                .into());
+            return Err(
+                ApiError::internal(anyhow::anyhow!("handler panicked: {what}"))
+                    .in_request(lang, &path, &request_id)
+                    .into(),
+            );
         }
     };
 
     let status = res.status();
     if status.is_client_error() || status.is_server_error() {
-        let rendered = match res.response().error().and_then(|e| e.as_error::<ApiError>()) {
+        let rendered = match res
+            .response()
+            .error()
+            .and_then(|e| e.as_error::<ApiError>())
+        {
             Some(api) => {
                 if let Some(cause) = api.cause() {
                     tracing::error!(parent: &span, error = %format!("{cause:#}"), "request failed");
@@ -120,7 +127,9 @@ pub async fn request_context(
         .match_pattern()
         .unwrap_or_else(|| "unmatched".into());
     if let Some(state) = &state {
-        state.metrics.observe(&method, &route, status.as_u16(), elapsed);
+        state
+            .metrics
+            .observe(&method, &route, status.as_u16(), elapsed);
     }
     log_outcome(&span, res.status().as_u16(), elapsed, &route);
     Ok(res)
@@ -155,14 +164,22 @@ pub async fn rate_limit(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let Some(state) = req.app_data::<Data<AppState>>().cloned() else {
-        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
     };
     let limit = state.settings.rate_limit.per_ip_per_minute;
     if limit == 0 {
-        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
     }
     let client = if state.settings.server.trust_forwarded_for {
-        req.connection_info().realip_remote_addr().map(str::to_owned)
+        req.connection_info()
+            .realip_remote_addr()
+            .map(str::to_owned)
     } else {
         req.peer_addr().map(|a| a.ip().to_string())
     }
@@ -179,7 +196,11 @@ pub async fn rate_limit(
                 .error_response(ApiError::rate_limited(retry_after.as_secs()))
                 .map_into_right_body());
         }
-        Err(e) => tracing::warn!(error = %e, "rate limiter unavailable; letting the request through"),
+        Err(e) => {
+            tracing::warn!(error = %e, "rate limiter unavailable; letting the request through")
+        }
     }
-    next.call(req).await.map(ServiceResponse::map_into_left_body)
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }

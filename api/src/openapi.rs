@@ -46,7 +46,9 @@ impl Modify for SharedResponses {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
-                    .description(Some("Staff access token from `POST /api/v1/admin/auth/login`"))
+                    .description(Some(
+                        "Staff access token from `POST /api/v1/admin/auth/login`",
+                    ))
                     .build(),
             ),
         );
@@ -58,7 +60,9 @@ fn problem(description: &str) -> utoipa::openapi::Response {
         .description(description)
         .content(
             crate::error::PROBLEM_JSON,
-            ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
         )
         .build()
 }
@@ -71,14 +75,26 @@ fn add_shared_errors(path: &str, op: &mut Operation) {
             .or_insert_with(|| problem(description).into());
     };
     if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
-        add("401", "Missing, invalid or expired access token (`unauthenticated`, `invalid_token`)");
+        add(
+            "401",
+            "Missing, invalid or expired access token (`unauthenticated`, `invalid_token`)",
+        );
         add("403", "The caller's roles do not allow this (`forbidden`)");
     }
     if path.starts_with("/api/") {
-        add("429", "Too many requests from this address (`rate_limited`); see `Retry-After`");
+        add(
+            "429",
+            "Too many requests from this address (`rate_limited`); see `Retry-After`",
+        );
     }
-    add("500", "Unexpected error (`internal_error`); only the request id is given");
-    add("503", "A dependency is down (`dependency_unavailable`); see `Retry-After`");
+    add(
+        "500",
+        "Unexpected error (`internal_error`); only the request id is given",
+    );
+    add(
+        "503",
+        "A dependency is down (`dependency_unavailable`); see `Retry-After`",
+    );
 }
 
 /// The whole document: `ApiDoc` plus every path registered by `app::routes`.

@@ -63,7 +63,11 @@ impl TokenKeys {
     }
 
     /// Signs an access token for `account`, valid from `now` for the configured lifetime.
-    pub fn issue_staff(&self, account: &StaffAccount, now: DateTime<Utc>) -> Result<String, ApiError> {
+    pub fn issue_staff(
+        &self,
+        account: &StaffAccount,
+        now: DateTime<Utc>,
+    ) -> Result<String, ApiError> {
         let claims = StaffClaims {
             sub: account.id,
             org: account.org_unit_id,

@@ -27,13 +27,19 @@ mod tests {
     #[test]
     fn a_late_utc_evening_is_the_next_local_day() {
         let at = Utc.with_ymd_and_hms(2026, 11, 25, 16, 30, 0).unwrap();
-        assert_eq!(local_date(at), NaiveDate::from_ymd_opt(2026, 11, 26).unwrap());
+        assert_eq!(
+            local_date(at),
+            NaiveDate::from_ymd_opt(2026, 11, 26).unwrap()
+        );
         assert_eq!(to_local(at).to_rfc3339(), "2026-11-26T00:30:00+08:00");
     }
 
     #[test]
     fn an_early_utc_afternoon_is_the_same_local_day() {
         let at = Utc.with_ymd_and_hms(2026, 11, 25, 15, 59, 59).unwrap();
-        assert_eq!(local_date(at), NaiveDate::from_ymd_opt(2026, 11, 25).unwrap());
+        assert_eq!(
+            local_date(at),
+            NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()
+        );
     }
 }

@@ -108,10 +108,10 @@ impl Validator {
 
     /// Returns the built value when every check passed.
     pub fn finish<T>(self, build: impl FnOnce() -> Option<T>) -> Result<T, DomainError> {
-        if self.errors.is_empty() {
-            if let Some(v) = build() {
-                return Ok(v);
-            }
+        if self.errors.is_empty()
+            && let Some(v) = build()
+        {
+            return Ok(v);
         }
         Err(DomainError::Validation(self.errors))
     }

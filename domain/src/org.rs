@@ -85,7 +85,10 @@ impl FromStr for OrgKind {
                 FieldError::new(
                     "kind",
                     "unknown_org_kind",
-                    Text::owned(format!("未知机构类型：{s}"), format!("unknown organisation kind: {s}")),
+                    Text::owned(
+                        format!("未知机构类型：{s}"),
+                        format!("unknown organisation kind: {s}"),
+                    ),
                 )
             })
     }
@@ -100,8 +103,8 @@ pub struct OrgCode(String);
 impl OrgCode {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let s = raw.trim();
-        let ok = (2..=32).contains(&s.len())
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        let ok =
+            (2..=32).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
         if ok {
             Ok(Self(s.to_owned()))
         } else {
@@ -135,7 +138,10 @@ impl OrgName {
             Err(FieldError::new(
                 "name",
                 "invalid_org_name",
-                Text::new("机构名称须为 1 至 64 个字符", "the organisation name must be 1 to 64 characters"),
+                Text::new(
+                    "机构名称须为 1 至 64 个字符",
+                    "the organisation name must be 1 to 64 characters",
+                ),
             ))
         }
     }
@@ -160,7 +166,11 @@ pub fn check_placement(kind: OrgKind, parent: Option<OrgKind>) -> Result<(), Fie
             format!("a {} cannot belong to a {}", kind.as_str(), p.as_str()),
         ),
     };
-    Err(FieldError::new("parent_id", "invalid_org_parent", Text::owned(zh, en)))
+    Err(FieldError::new(
+        "parent_id",
+        "invalid_org_parent",
+        Text::owned(zh, en),
+    ))
 }
 
 #[cfg(test)]

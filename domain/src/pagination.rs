@@ -21,7 +21,10 @@ impl PageLimit {
             Some(_) => Err(FieldError::new(
                 "limit",
                 "invalid_limit",
-                Text::new("limit 须在 1 至 100 之间", "limit must be between 1 and 100"),
+                Text::new(
+                    "limit 须在 1 至 100 之间",
+                    "limit must be between 1 and 100",
+                ),
             )),
         }
     }

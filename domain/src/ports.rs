@@ -49,7 +49,12 @@ pub enum RateDecision {
 /// Counts events per key in fixed windows, shared by every instance of the service.
 #[async_trait]
 pub trait RateLimiter: Send + Sync {
-    async fn hit(&self, key: &str, limit: u64, window: Duration) -> Result<RateDecision, Unavailable>;
+    async fn hit(
+        &self,
+        key: &str,
+        limit: u64,
+        window: Duration,
+    ) -> Result<RateDecision, Unavailable>;
 }
 
 /// Where uploaded files live: local disk in the embedded default, an object store in production.

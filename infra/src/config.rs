@@ -324,9 +324,8 @@ impl Settings {
             Some(s) if s.expose().len() < MIN_SECRET_LEN => problems.push(format!(
                 "auth.jwt_secret is shorter than {MIN_SECRET_LEN} bytes"
             )),
-            Some(s) if looks_like_a_placeholder(s.expose()) => problems.push(
-                "auth.jwt_secret is a placeholder value; generate a random one".into(),
-            ),
+            Some(s) if looks_like_a_placeholder(s.expose()) => problems
+                .push("auth.jwt_secret is a placeholder value; generate a random one".into()),
             Some(_) => {}
         }
         if self.crypto.key.is_none() {
@@ -336,7 +335,8 @@ impl Settings {
             );
         }
         if self.auth.dev_login == Some(true) {
-            problems.push("auth.dev_login is enabled: the development login bypasses WeChat".into());
+            problems
+                .push("auth.dev_login is enabled: the development login bypasses WeChat".into());
         }
         if self.demo {
             problems.push("demo is enabled: demonstration data must not reach production".into());
@@ -367,10 +367,19 @@ pub const MIN_SECRET_LEN: usize = 32;
 
 fn looks_like_a_placeholder(secret: &str) -> bool {
     let lower = secret.to_ascii_lowercase();
-    ["changeme", "change-me", "change_me", "secret", "example", "placeholder"]
-        .iter()
-        .any(|w| lower.contains(w))
-        || secret.chars().all(|c| c == secret.chars().next().unwrap_or(c))
+    [
+        "changeme",
+        "change-me",
+        "change_me",
+        "secret",
+        "example",
+        "placeholder",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+        || secret
+            .chars()
+            .all(|c| c == secret.chars().next().unwrap_or(c))
 }
 
 #[cfg(test)]
@@ -382,7 +391,10 @@ mod tests {
         let s = Settings::default();
         assert_eq!(s.server.host, "127.0.0.1");
         assert_eq!(s.server.port, 8080);
-        assert!(s.database_url().starts_with("sqlite://data/fengqiao.sqlite"));
+        assert!(
+            s.database_url()
+                .starts_with("sqlite://data/fengqiao.sqlite")
+        );
         assert!(s.redis.url.is_none());
         assert!(s.dev_login_enabled());
     }

@@ -45,12 +45,25 @@ const VILLAGES: [(&str, &str, OrgKind, &str); 4] = [
     ("410122-101-001", "官渡桥村", OrgKind::Village, "410122-101"),
     ("410122-101-002", "小潘庄村", OrgKind::Village, "410122-101"),
     ("410122-106-001", "雁鸣湖村", OrgKind::Village, "410122-106"),
-    ("410122-001-001", "学苑社区", OrgKind::Community, "410122-001"),
+    (
+        "410122-001-001",
+        "学苑社区",
+        OrgKind::Community,
+        "410122-001",
+    ),
 ];
 
 const GROUPS: [(&str, &str, &str); 2] = [
-    ("410122-101-001-01", "官渡桥村第一村民小组", "410122-101-001"),
-    ("410122-101-001-02", "官渡桥村第二村民小组", "410122-101-001"),
+    (
+        "410122-101-001-01",
+        "官渡桥村第一村民小组",
+        "410122-101-001",
+    ),
+    (
+        "410122-101-001-02",
+        "官渡桥村第二村民小组",
+        "410122-101-001",
+    ),
 ];
 
 const DEPARTMENTS: [(&str, &str); 5] = [
@@ -171,16 +184,35 @@ pub async fn load_if_empty(db: &DatabaseConnection) -> Result<Option<DemoLoaded>
         by_code.insert(*code, made.id);
     }
     for (code, name, kind, parent) in VILLAGES {
-        let made = org::create(&txn, unit(code, name, kind, by_code.get(parent).copied())?, true).await?;
+        let made = org::create(
+            &txn,
+            unit(code, name, kind, by_code.get(parent).copied())?,
+            true,
+        )
+        .await?;
         by_code.insert(code, made.id);
     }
     for (code, name, parent) in GROUPS {
-        org::create(&txn, unit(code, name, OrgKind::VillagerGroup, by_code.get(parent).copied())?, true)
-            .await?;
+        org::create(
+            &txn,
+            unit(
+                code,
+                name,
+                OrgKind::VillagerGroup,
+                by_code.get(parent).copied(),
+            )?,
+            true,
+        )
+        .await?;
     }
     let mut bureau = county.id;
     for (code, name) in DEPARTMENTS {
-        let made = org::create(&txn, unit(code, name, OrgKind::Department, Some(county.id))?, true).await?;
+        let made = org::create(
+            &txn,
+            unit(code, name, OrgKind::Department, Some(county.id))?,
+            true,
+        )
+        .await?;
         if code.ends_with("-xf") {
             bureau = made.id;
         }
@@ -228,11 +260,37 @@ pub async fn load_if_empty(db: &DatabaseConnection) -> Result<Option<DemoLoaded>
     }
 
     let contacts = [
-        ("visit", "县信访接待中心（演示）", Some("中牟县演示路 1 号"), None, None, Some("0371-00000001（演示号码）"), Some("工作日 8:30-12:00，14:30-17:30")),
-        ("letter", "县信访局来信地址（演示）", Some("中牟县演示路 1 号 县信访局"), Some("451450"), Some("县信访局来信科"), None, None),
-        ("hotline", "信访热线（演示）", None, None, None, Some("0371-00000002（演示号码）"), Some("工作日 8:30-17:30")),
+        (
+            "visit",
+            "县信访接待中心（演示）",
+            Some("中牟县演示路 1 号"),
+            None,
+            None,
+            Some("0371-00000001（演示号码）"),
+            Some("工作日 8:30-12:00，14:30-17:30"),
+        ),
+        (
+            "letter",
+            "县信访局来信地址（演示）",
+            Some("中牟县演示路 1 号 县信访局"),
+            Some("451450"),
+            Some("县信访局来信科"),
+            None,
+            None,
+        ),
+        (
+            "hotline",
+            "信访热线（演示）",
+            None,
+            None,
+            None,
+            Some("0371-00000002（演示号码）"),
+            Some("工作日 8:30-17:30"),
+        ),
     ];
-    for (i, (kind, name, address, postcode, recipient, phone, hours)) in contacts.into_iter().enumerate() {
+    for (i, (kind, name, address, postcode, recipient, phone, hours)) in
+        contacts.into_iter().enumerate()
+    {
         contact::ActiveModel {
             id: Set(Uuid::now_v7()),
             org_unit_id: Set(bureau),
@@ -279,8 +337,16 @@ pub async fn load_if_empty(db: &DatabaseConnection) -> Result<Option<DemoLoaded>
     let rules = [
         (Some(leader_ids[0]), "monthly_day", json!({ "day": 16 })),
         (Some(leader_ids[1]), "monthly_day", json!({ "day": 26 })),
-        (Some(leader_ids[2]), "nth_weekday", json!({ "nth": 1, "weekday": "mon" })),
-        (None, "workday_rota", json!({ "leader_ids": [leader_ids[3], leader_ids[4]] })),
+        (
+            Some(leader_ids[2]),
+            "nth_weekday",
+            json!({ "nth": 1, "weekday": "mon" }),
+        ),
+        (
+            None,
+            "workday_rota",
+            json!({ "leader_ids": [leader_ids[3], leader_ids[4]] }),
+        ),
     ];
     for (leader_id, kind, params) in rules {
         reception_rule::ActiveModel {

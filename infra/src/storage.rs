@@ -24,7 +24,10 @@ impl LocalDiskStorage {
         if safe {
             Ok(self.root.join(relative))
         } else {
-            Err(Unavailable::new("local storage", format!("unsafe key {key:?}")))
+            Err(Unavailable::new(
+                "local storage",
+                format!("unsafe key {key:?}"),
+            ))
         }
     }
 }
@@ -71,7 +74,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let storage = LocalDiskStorage::new(dir.path());
         storage.put("2026/11/a.pdf", b"%PDF").await.unwrap();
-        assert_eq!(storage.get("2026/11/a.pdf").await.unwrap().unwrap(), b"%PDF");
+        assert_eq!(
+            storage.get("2026/11/a.pdf").await.unwrap().unwrap(),
+            b"%PDF"
+        );
         storage.delete("2026/11/a.pdf").await.unwrap();
         assert!(storage.get("2026/11/a.pdf").await.unwrap().is_none());
         assert!(storage.put("../escape", b"x").await.is_err());

@@ -8,7 +8,11 @@ use sea_orm_migration::{prelude::*, schema::*};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-fn belongs_to(table: &'static str, column: &'static str, target: &'static str) -> ForeignKeyCreateStatement {
+fn belongs_to(
+    table: &'static str,
+    column: &'static str,
+    target: &'static str,
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .name(format!("fk_{table}_{column}"))
         .from(table, column)
@@ -131,7 +135,11 @@ impl MigrationTrait for Migration {
                     .col(boolean("is_demo").default(false))
                     .col(timestamp_with_time_zone("created_at"))
                     .col(timestamp_with_time_zone("updated_at"))
-                    .foreign_key(&mut belongs_to("reception_rules", "org_unit_id", "org_units"))
+                    .foreign_key(&mut belongs_to(
+                        "reception_rules",
+                        "org_unit_id",
+                        "org_units",
+                    ))
                     .foreign_key(&mut belongs_to("reception_rules", "leader_id", "leaders"))
                     .to_owned(),
             )
@@ -139,7 +147,13 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in ["reception_rules", "leaders", "contacts", "articles", "channels"] {
+        for table in [
+            "reception_rules",
+            "leaders",
+            "contacts",
+            "articles",
+            "channels",
+        ] {
             manager
                 .drop_table(Table::drop().table(table).to_owned())
                 .await?;

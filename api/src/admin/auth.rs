@@ -124,7 +124,10 @@ pub async fn login(
     responses((status = 200, description = "The caller's account", body = StaffView))
 )]
 #[get("/me")]
-pub async fn me(state: web::Data<AppState>, staff: StaffUser) -> Result<web::Json<StaffView>, ApiError> {
+pub async fn me(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+) -> Result<web::Json<StaffView>, ApiError> {
     let account = db::staff::get(&state.db, staff.0.sub)
         .await?
         .filter(|a| a.active)

@@ -116,7 +116,9 @@ pub async fn get(
     _staff: StaffUser,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<OrgUnitView>, ApiError> {
-    Ok(web::Json(db::org::get(&state.db, id.into_inner()).await?.into()))
+    Ok(web::Json(
+        db::org::get(&state.db, id.into_inner()).await?.into(),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]

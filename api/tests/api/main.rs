@@ -1,1 +1,16 @@
-fn main(){}
+//! Integration tests of the whole service over real HTTP. One binary (faster links); each test
+//! gets its own server on a free port and its own database: a temporary SQLite file, or a new
+//! PostgreSQL database when `FENGQIAO_TEST_DATABASE_URL` is set, and a Redis key prefix of its
+//! own when `FENGQIAO_TEST_REDIS_URL` is set.
+
+// Tests may fail loudly: unwrap and expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod admin;
+mod errors;
+mod health;
+mod migrations;
+mod openapi;
+mod process;

@@ -8,7 +8,17 @@ use crate::{FieldError, Text};
 /// A staff role. A person may hold several; what each allows is decided where the action's
 /// rule lives, by asking `Roles::has`.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -65,10 +75,7 @@ impl FromStr for Role {
                 FieldError::new(
                     "role",
                     "unknown_role",
-                    Text::owned(
-                        format!("未知角色：{s}"),
-                        format!("unknown role: {s}"),
-                    ),
+                    Text::owned(format!("未知角色：{s}"), format!("unknown role: {s}")),
                 )
             })
     }

@@ -57,7 +57,13 @@ mod tests {
     fn bad_usernames_say_why() {
         assert_eq!(Username::parse("ab").unwrap_err().code, "username_length");
         assert_eq!(Username::parse("1abc").unwrap_err().code, "username_start");
-        assert_eq!(Username::parse("abc def").unwrap_err().code, "username_charset");
-        assert_eq!(Username::parse("张三丰").unwrap_err().code, "username_start");
+        assert_eq!(
+            Username::parse("abc def").unwrap_err().code,
+            "username_charset"
+        );
+        assert_eq!(
+            Username::parse("张三丰").unwrap_err().code,
+            "username_start"
+        );
     }
 }

@@ -62,7 +62,12 @@ pub struct MemoryRateLimiter {
 
 #[async_trait]
 impl RateLimiter for MemoryRateLimiter {
-    async fn hit(&self, key: &str, limit: u64, window: Duration) -> Result<RateDecision, Unavailable> {
+    async fn hit(
+        &self,
+        key: &str,
+        limit: u64,
+        window: Duration,
+    ) -> Result<RateDecision, Unavailable> {
         let mut windows = self
             .windows
             .lock()
@@ -76,7 +81,11 @@ impl RateLimiter for MemoryRateLimiter {
             *entry = (now, 0);
         }
         entry.1 += 1;
-        Ok(decide(entry.1, limit, window.saturating_sub(now.duration_since(entry.0))))
+        Ok(decide(
+            entry.1,
+            limit,
+            window.saturating_sub(now.duration_since(entry.0)),
+        ))
     }
 }
 
@@ -101,7 +110,10 @@ mod tests {
     #[tokio::test]
     async fn cached_values_expire() {
         let cache = MemoryCache::default();
-        cache.set("k", b"v", Duration::from_millis(30)).await.unwrap();
+        cache
+            .set("k", b"v", Duration::from_millis(30))
+            .await
+            .unwrap();
         assert_eq!(cache.get("k").await.unwrap().as_deref(), Some(&b"v"[..]));
         tokio::time::sleep(Duration::from_millis(40)).await;
         assert_eq!(cache.get("k").await.unwrap(), None);

@@ -90,7 +90,12 @@ impl RedisRateLimiter {
 
 #[async_trait]
 impl RateLimiter for RedisRateLimiter {
-    async fn hit(&self, key: &str, limit: u64, window: Duration) -> Result<RateDecision, Unavailable> {
+    async fn hit(
+        &self,
+        key: &str,
+        limit: u64,
+        window: Duration,
+    ) -> Result<RateDecision, Unavailable> {
         let mut conn = self.conn.clone();
         let key = format!("{}rate:{key}", self.prefix);
         let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);

@@ -10,8 +10,8 @@ use std::time::Duration;
 use fengqiao_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
-    TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 use crate::config::Settings;
@@ -76,34 +76,42 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
 /// A stable number for the PostgreSQL advisory lock that serialises migrations.
 const MIGRATION_LOCK_KEY: i64 = 0x6665_6e67_7169_616f; // "fengqiao"
 
-/// Applies pending migrations. On PostgreSQL they run inside one transaction holding an
-/// advisory lock, so instances starting together (or `fengqiao migrate` beside a running
-/// service) take turns and the second finds nothing left to do.
-pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), DbErr> {
+/// Opens a transaction that no other migrator can enter until it ends: on PostgreSQL it holds
+/// an advisory lock, on SQLite it is an IMMEDIATE transaction (the write lock is taken at
+/// BEGIN). Instances starting together, or `fengqiao migrate` beside a running service, take
+/// turns, and the second finds nothing left to do.
+async fn migration_transaction(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
     match db.get_database_backend() {
         DatabaseBackend::Postgres => {
             let txn = db.begin().await?;
-            txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"))
-                .await?;
-            Migrator::up(&txn, None).await?;
-            txn.commit().await
+            txn.execute_unprepared(&format!(
+                "SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
+            ))
+            .await?;
+            Ok(txn)
         }
-        _ => Migrator::up(db, None).await,
+        _ => {
+            db.begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..TransactionOptions::default()
+            })
+            .await
+        }
     }
+}
+
+/// Applies pending migrations, all or none (DDL is transactional on both backends).
+pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let txn = migration_transaction(db).await?;
+    Migrator::up(&txn, None).await?;
+    txn.commit().await
 }
 
 /// Rolls back `steps` migrations (all when `None`), under the same lock as `migrate_up`.
 pub async fn migrate_down(db: &DatabaseConnection, steps: Option<u32>) -> Result<(), DbErr> {
-    match db.get_database_backend() {
-        DatabaseBackend::Postgres => {
-            let txn = db.begin().await?;
-            txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"))
-                .await?;
-            Migrator::down(&txn, steps).await?;
-            txn.commit().await
-        }
-        _ => Migrator::down(db, steps).await,
-    }
+    let txn = migration_transaction(db).await?;
+    Migrator::down(&txn, steps).await?;
+    txn.commit().await
 }
 
 /// Each migration's name and whether it has been applied.

@@ -53,13 +53,17 @@ pub async fn list(
         query = query.filter(org_unit::Column::Id.gt(key));
     }
     let rows = query.limit(limit.get() + 1).all(db).await?;
-    let units = rows.into_iter().map(to_domain).collect::<Result<Vec<_>, _>>()?;
+    let units = rows
+        .into_iter()
+        .map(to_domain)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_overfetch(units, limit, |u| u.id.to_string()))
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<OrgUnit, StoreError> {
     let row = org_unit::Entity::find_by_id(id).one(db).await?;
-    row.map(to_domain).unwrap_or_else(|| Err(unknown_org().into()))
+    row.map(to_domain)
+        .unwrap_or_else(|| Err(unknown_org().into()))
 }
 
 pub async fn find_by_code(
@@ -116,7 +120,10 @@ pub async fn create(
             e,
             DomainError::Conflict {
                 code: "org_code_taken",
-                message: Text::new("机构编码已被使用", "the organisation code is already in use"),
+                message: Text::new(
+                    "机构编码已被使用",
+                    "the organisation code is already in use",
+                ),
             },
         )
     })?;
