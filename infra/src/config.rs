@@ -6,6 +6,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::{Deserialize, Serialize, Serializer};
@@ -188,6 +190,23 @@ pub enum CipherKind {
     Sm4Gcm,
 }
 
+impl CipherKind {
+    /// Key length in bytes: 32 for AES-256, 16 for SM4.
+    pub fn key_len(self) -> usize {
+        match self {
+            CipherKind::Aes256Gcm => 32,
+            CipherKind::Sm4Gcm => 16,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CipherKind::Aes256Gcm => "aes-256-gcm",
+            CipherKind::Sm4Gcm => "sm4-gcm",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CryptoSettings {
@@ -328,11 +347,21 @@ impl Settings {
                 .push("auth.jwt_secret is a placeholder value; generate a random one".into()),
             Some(_) => {}
         }
-        if self.crypto.key.is_none() {
-            problems.push(
+        match &self.crypto.key {
+            None => problems.push(
                 "crypto.key is not set: personal data cannot be encrypted (FENGQIAO_CRYPTO__KEY)"
                     .into(),
-            );
+            ),
+            Some(key) => {
+                let wanted = self.crypto.cipher.key_len();
+                let decoded = STANDARD.decode(key.expose().trim()).map(|k| k.len());
+                if decoded != Ok(wanted) {
+                    problems.push(format!(
+                        "crypto.key must be base64 of {wanted} random bytes for {}",
+                        self.crypto.cipher.name()
+                    ));
+                }
+            }
         }
         if self.auth.dev_login == Some(true) {
             problems
@@ -416,6 +445,11 @@ mod tests {
         assert!(s.unsafe_for_production()[0].contains("shorter"));
         s.auth.jwt_secret = Some(Secret::new("change-me-change-me-change-me-change-me"));
         assert!(s.unsafe_for_production()[0].contains("placeholder"));
+        s.crypto.key = Some(Secret::new("change-me"));
+        assert!(s.unsafe_for_production()[1].contains("base64 of 32"));
+        s.crypto.cipher = CipherKind::Sm4Gcm;
+        s.crypto.key = Some(Secret::new("AAECAwQFBgcICQoLDA0ODw=="));
+        assert_eq!(s.unsafe_for_production().len(), 2, "a 16-byte key suits SM4");
     }
 
     #[test]
