@@ -449,7 +449,11 @@ mod tests {
         assert!(s.unsafe_for_production()[1].contains("base64 of 32"));
         s.crypto.cipher = CipherKind::Sm4Gcm;
         s.crypto.key = Some(Secret::new("AAECAwQFBgcICQoLDA0ODw=="));
-        assert_eq!(s.unsafe_for_production().len(), 2, "a 16-byte key suits SM4");
+        assert_eq!(
+            s.unsafe_for_production().len(),
+            2,
+            "a 16-byte key suits SM4"
+        );
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub struct LoginResponse {
 
 /// A staff account as staff see it.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f60", "username": "registrar.li",
+                          "display_name": "李登记", "org_unit_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f61",
+                          "roles": ["registrar", "handler"]}))]
 pub struct StaffView {
     pub id: Uuid,
     pub username: String,

@@ -52,6 +52,11 @@ impl From<OrgUnit> for OrgUnitView {
 
 /// One page of units.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "items": [{"id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f60", "code": "410122", "name": "中牟县",
+               "kind": "county", "level": 0, "parent_id": null, "sort_order": 0, "demo": false}],
+    "next_cursor": "MDE5M2E2ZjItN2MxZS03ZDNhLTlmMWUtMmI2YzhkNGU1ZjYw"
+}))]
 pub struct OrgUnitPage {
     pub items: Vec<OrgUnitView>,
     /// Pass as `cursor` for the next page; absent on the last page.

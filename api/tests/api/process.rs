@@ -206,9 +206,16 @@ fn the_openapi_command_prints_the_committed_document() {
     assert_eq!(printed["openapi"], "3.1.0");
 }
 
-/// Starts `fengqiao serve` on a free port and returns it with its port.
-fn start_server(data_dir: &std::path::Path, database_url: &str) -> (Child, u16) {
-    let mut child = fengqiao()
+/// Starts `fengqiao serve` on a free port and returns it with its port and the rest of its
+/// standard output (the log, in the default configuration).
+fn start_server(
+    data_dir: &std::path::Path,
+    database_url: &str,
+    extra_env: &[(&str, &str)],
+) -> (Child, u16, std::sync::mpsc::Receiver<String>) {
+    let mut cmd = fengqiao();
+    cmd.envs(extra_env.iter().copied());
+    let mut child = cmd
         .env("FENGQIAO_DATA_DIR", data_dir)
         .env("FENGQIAO_DATABASE__URL", database_url)
         .env("FENGQIAO_SERVER__PORT", "0")
@@ -232,8 +239,13 @@ fn start_server(data_dir: &std::path::Path, database_url: &str) -> (Child, u16) 
         }
     };
     // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (child, port)
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (child, port, rx)
 }
 
 fn wait_for_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
@@ -253,7 +265,7 @@ fn wait_for_exit(child: &mut Child, within: Duration) -> std::process::ExitStatu
 #[tokio::test]
 async fn sigterm_finishes_the_request_in_flight_then_exits_zero() {
     let (settings, dir, _db, _redis) = test_settings().await;
-    let (mut child, port) = start_server(dir.path(), &settings.database_url());
+    let (mut child, port, _log) = start_server(dir.path(), &settings.database_url(), &[]);
 
     // Half a request: headers and the start of the body.
     let body = br#"{"username": "nobody", "password": "Nobody-password-1"}"#;
@@ -292,4 +304,50 @@ async fn sigterm_finishes_the_request_in_flight_then_exits_zero() {
 
     let status = wait_for_exit(&mut child, Duration::from_secs(15));
     assert!(status.success(), "exit status {status:?}");
+}
+
+#[tokio::test]
+async fn json_logs_carry_the_request_id_on_every_line_of_the_request() {
+    let (settings, dir, _db, _redis) = test_settings().await;
+    let (mut child, port, log) = start_server(
+        dir.path(),
+        &settings.database_url(),
+        &[
+            ("FENGQIAO_LOG__FORMAT", "json"),
+            ("FENGQIAO_LOG__FILTER", "info"),
+        ],
+    );
+    let res = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/api/v1/admin/auth/login"))
+        .header("x-request-id", "log-trace-42")
+        .json(&serde_json::json!({"username": "nobody", "password": "Nobody-password-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(wait_for_exit(&mut child, Duration::from_secs(15)).success());
+
+    let lines: Vec<Value> = log
+        .try_iter()
+        .filter_map(|l| serde_json::from_str::<Value>(&l).ok())
+        .collect();
+    let finished = lines
+        .iter()
+        .find(|l| {
+            l["fields"]["message"] == "request finished"
+                && l["span"]["path"] == "/api/v1/admin/auth/login"
+        })
+        .unwrap_or_else(|| panic!("a JSON line for the request: {lines:?}"));
+    assert_eq!(finished["span"]["request_id"], "log-trace-42");
+    assert_eq!(finished["fields"]["status"], 401);
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.to_string().contains("Nobody-password-1")),
+        "a password never reaches the log"
+    );
 }
