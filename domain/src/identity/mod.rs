@@ -2,10 +2,14 @@
 //! masking join this module with the identity capability.
 
 mod password;
+mod personal;
 mod role;
 mod username;
 
 pub use password::NewPassword;
+pub use personal::{
+    IdCardNumber, PersonName, PhoneNumber, mask_address, mask_id_number, mask_name, mask_phone,
+};
 pub use role::{Role, Roles};
 pub use username::Username;
 
