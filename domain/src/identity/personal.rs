@@ -145,7 +145,10 @@ impl PersonName {
             Err(FieldError::new(
                 "name",
                 "invalid_person_name",
-                Text::new("姓名须为 1 至 32 个文字，不含数字或符号", "the name must be 1 to 32 letters"),
+                Text::new(
+                    "姓名须为 1 至 32 个文字，不含数字或符号",
+                    "the name must be 1 to 32 letters",
+                ),
             ))
         }
     }
@@ -229,7 +232,9 @@ mod tests {
         assert_eq!(id.birth_date(), NaiveDate::from_ymd_opt(1949, 12, 31));
         assert_eq!(id.masked(), "110105********002X");
         assert_eq!(
-            IdCardNumber::parse(" 11010519491231002x ", today()).unwrap().expose(),
+            IdCardNumber::parse(" 11010519491231002x ", today())
+                .unwrap()
+                .expose(),
             "11010519491231002X"
         );
     }
@@ -263,18 +268,31 @@ mod tests {
 
     #[test]
     fn birth_dates_must_be_real_and_past() {
-        let code = |s: &str| IdCardNumber::parse(&with_check(s), today()).unwrap_err().code;
+        let code = |s: &str| {
+            IdCardNumber::parse(&with_check(s), today())
+                .unwrap_err()
+                .code
+        };
         assert_eq!(code("41012219800230123"), "id_number_birth_date"); // 30 February
         assert_eq!(code("41012220270101123"), "id_number_birth_date"); // the future
         assert_eq!(code("41012218991231123"), "id_number_birth_date"); // before 1900
         assert!(IdCardNumber::parse(&with_check("41012220000229123"), today()).is_ok()); // leap day
-        assert_eq!(IdCardNumber::parse("4101221980", today()).unwrap_err().code, "id_number_format");
+        assert_eq!(
+            IdCardNumber::parse("4101221980", today()).unwrap_err().code,
+            "id_number_format"
+        );
     }
 
     #[test]
     fn phones_are_normalised_and_masked() {
-        assert_eq!(PhoneNumber::parse("+86 138-0013-8000").unwrap().expose(), "13800138000");
-        assert_eq!(PhoneNumber::parse("13800138000").unwrap().masked(), "138****8000");
+        assert_eq!(
+            PhoneNumber::parse("+86 138-0013-8000").unwrap().expose(),
+            "13800138000"
+        );
+        assert_eq!(
+            PhoneNumber::parse("13800138000").unwrap().masked(),
+            "138****8000"
+        );
         assert!(PhoneNumber::parse("12800138000").is_err());
         assert!(PhoneNumber::parse("1380013800").is_err());
         assert!(PhoneNumber::parse("0371-62121234").is_err());
@@ -285,7 +303,10 @@ mod tests {
         assert_eq!(mask_name("张三"), "张*");
         assert_eq!(mask_name("张小三"), "张*三");
         assert_eq!(mask_name("欧阳小三"), "欧**三");
-        assert_eq!(PersonName::parse("阿卜杜·热合曼").unwrap().masked(), "阿*****曼");
+        assert_eq!(
+            PersonName::parse("阿卜杜·热合曼").unwrap().masked(),
+            "阿*****曼"
+        );
         assert!(PersonName::parse("张3").is_err());
         assert!(PersonName::parse("").is_err());
     }
@@ -301,7 +322,10 @@ mod tests {
 
     #[test]
     fn addresses_keep_only_the_region() {
-        assert_eq!(mask_address("河南省郑州市中牟县青年路 1 号"), "河南省郑州市****");
+        assert_eq!(
+            mask_address("河南省郑州市中牟县青年路 1 号"),
+            "河南省郑州市****"
+        );
         assert_eq!(mask_address("短地址"), "***");
     }
 }
