@@ -65,6 +65,7 @@ impl Application {
         };
         let shared = cache::from_settings(&settings).context("configuring Redis")?;
         let jwt_secret = keys::jwt_secret(&settings)?;
+        let keyring = keys::keyring(&settings).context("loading the personal-data keys")?;
         let tokens = TokenKeys::new(
             jwt_secret.expose().as_bytes(),
             &settings.auth.jwt_issuer,
@@ -83,6 +84,7 @@ impl Application {
             db,
             shared,
             storage: Arc::new(LocalDiskStorage::new(settings.attachments_dir())),
+            crypto: Arc::new(keyring),
             tokens: Arc::new(tokens),
             metrics: Metrics::new()?,
             settings: Arc::new(settings),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use fengqiao_domain::ports::ObjectStorage;
 use fengqiao_infra::Settings;
 use fengqiao_infra::cache::SharedState;
+use fengqiao_infra::crypto::Keyring;
 use sea_orm::DatabaseConnection;
 
 use crate::metrics::Metrics;
@@ -17,6 +18,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub shared: SharedState,
     pub storage: Arc<dyn ObjectStorage>,
+    /// Seals and opens personal data; makes lookup hashes.
+    pub crypto: Arc<Keyring>,
     pub tokens: Arc<TokenKeys>,
     pub metrics: Metrics,
     pub settings: Arc<Settings>,

@@ -216,6 +216,11 @@ pub struct CryptoSettings {
     pub key_id: String,
     /// Base64 key for personal data. Unset in development: generated once in `data_dir`.
     pub key: Option<Secret>,
+    /// Earlier keys, kept so values sealed under them still open after a rotation.
+    pub retired_keys: Vec<RetiredKey>,
+    /// Key of the lookup hashes (HMAC-SHA-256) of ID and phone numbers, at least 32 bytes. It
+    /// never rotates with `key`. Unset in development: generated once in `data_dir`.
+    pub lookup_key: Option<Secret>,
 }
 
 impl Default for CryptoSettings {
@@ -224,8 +229,19 @@ impl Default for CryptoSettings {
             cipher: CipherKind::Aes256Gcm,
             key_id: "k1".into(),
             key: None,
+            retired_keys: Vec::new(),
+            lookup_key: None,
         }
     }
+}
+
+/// A key that no longer seals but still opens.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetiredKey {
+    pub id: String,
+    pub cipher: CipherKind,
+    pub key: Secret,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -363,6 +379,16 @@ impl Settings {
                 }
             }
         }
+        match &self.crypto.lookup_key {
+            None => problems.push(
+                "crypto.lookup_key is not set: ID and phone numbers cannot be looked up (FENGQIAO_CRYPTO__LOOKUP_KEY)"
+                    .into(),
+            ),
+            Some(k) if k.expose().len() < MIN_SECRET_LEN => problems.push(format!(
+                "crypto.lookup_key is shorter than {MIN_SECRET_LEN} bytes"
+            )),
+            Some(_) => {}
+        }
         if self.auth.dev_login == Some(true) {
             problems
                 .push("auth.dev_login is enabled: the development login bypasses WeChat".into());
@@ -451,8 +477,8 @@ mod tests {
         s.crypto.key = Some(Secret::new("AAECAwQFBgcICQoLDA0ODw=="));
         assert_eq!(
             s.unsafe_for_production().len(),
-            2,
-            "a 16-byte key suits SM4"
+            3,
+            "jwt placeholder, lookup key, dev login: a 16-byte key suits SM4"
         );
     }
 
@@ -464,7 +490,12 @@ mod tests {
         };
         s.auth.jwt_secret = Some(Secret::new("k3J9vQ2mX7pL0sW4nB8cF1hT6yR5uE2aZ"));
         s.crypto.key = Some(Secret::new("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="));
-        assert!(s.check_for_production().is_ok());
+        s.crypto.lookup_key = Some(Secret::new("q8Zr1mN4vT7wY2bE5hJ9kL3pS6xC0dFg"));
+        assert!(
+            s.check_for_production().is_ok(),
+            "{:?}",
+            s.unsafe_for_production()
+        );
         assert!(!s.dev_login_enabled());
     }
 
