@@ -64,6 +64,7 @@ pub struct Settings {
     pub storage: StorageSettings,
     pub log: LogSettings,
     pub rate_limit: RateLimitSettings,
+    pub wechat: WeChatSettings,
 }
 
 impl Default for Settings {
@@ -80,6 +81,7 @@ impl Default for Settings {
             storage: StorageSettings::default(),
             log: LogSettings::default(),
             rate_limit: RateLimitSettings::default(),
+            wechat: WeChatSettings::default(),
         }
     }
 }
@@ -286,6 +288,30 @@ impl Default for RateLimitSettings {
     fn default() -> Self {
         Self {
             per_ip_per_minute: 600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WeChatSettings {
+    /// Base URL of the WeChat server API; tests point it at a stand-in.
+    pub base_url: String,
+    /// The mini-program's AppID.
+    pub appid: String,
+    /// The mini-program's AppSecret.
+    pub secret: Option<Secret>,
+    /// Time allowed for one call to WeChat.
+    pub timeout_secs: u64,
+}
+
+impl Default for WeChatSettings {
+    fn default() -> Self {
+        Self {
+            base_url: "https://api.weixin.qq.com".into(),
+            appid: String::new(),
+            secret: None,
+            timeout_secs: 5,
         }
     }
 }

@@ -10,5 +10,6 @@ pub mod demo;
 pub mod keys;
 pub mod password;
 pub mod storage;
+pub mod wechat;
 
 pub use config::Settings;

@@ -49,6 +49,16 @@ impl Cache for MemoryCache {
         Ok(())
     }
 
+    async fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, Unavailable> {
+        let mut entries = self.entries.lock().map_err(|_| poisoned())?;
+        let now = Instant::now();
+        if entries.get(key).is_some_and(|(_, expires)| *expires > now) {
+            return Ok(false);
+        }
+        entries.insert(key.to_owned(), (value.to_vec(), now + ttl));
+        Ok(true)
+    }
+
     async fn ping(&self) -> Result<(), Unavailable> {
         Ok(())
     }
@@ -117,6 +127,17 @@ mod tests {
         assert_eq!(cache.get("k").await.unwrap().as_deref(), Some(&b"v"[..]));
         tokio::time::sleep(Duration::from_millis(40)).await;
         assert_eq!(cache.get("k").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn only_the_first_of_two_set_if_absent_wins_until_expiry() {
+        let cache = MemoryCache::default();
+        let ttl = Duration::from_millis(30);
+        assert!(cache.set_if_absent("lock", b"a", ttl).await.unwrap());
+        assert!(!cache.set_if_absent("lock", b"b", ttl).await.unwrap());
+        assert_eq!(cache.get("lock").await.unwrap().as_deref(), Some(&b"a"[..]));
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert!(cache.set_if_absent("lock", b"c", ttl).await.unwrap());
     }
 
     #[tokio::test]

@@ -67,6 +67,21 @@ impl Cache for RedisCache {
         conn.del::<_, ()>(self.key(key)).await.map_err(down)
     }
 
+    async fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, Unavailable> {
+        let mut conn = self.conn.clone();
+        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let stored: Option<String> = redis::cmd("SET")
+            .arg(self.key(key))
+            .arg(value)
+            .arg("NX")
+            .arg("PX")
+            .arg(ms)
+            .query_async(&mut conn)
+            .await
+            .map_err(down)?;
+        Ok(stored.is_some())
+    }
+
     async fn ping(&self) -> Result<(), Unavailable> {
         let mut conn = self.conn.clone();
         redis::cmd("PING")

@@ -1,0 +1,1 @@
+//! The WeChat server API client (login, access token, phone number). Being written.
