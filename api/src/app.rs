@@ -23,7 +23,8 @@ use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::middleware::{rate_limit, request_context};
 use crate::state::AppState;
-use crate::tokens::TokenKeys;
+use crate::tokens::{TokenKeys, TokenSettings};
+use fengqiao_infra::wechat::WeChatClient;
 
 /// Every documented route, registered once for the server and for the OpenAPI document.
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -66,12 +67,22 @@ impl Application {
         let shared = cache::from_settings(&settings).context("configuring Redis")?;
         let jwt_secret = keys::jwt_secret(&settings)?;
         let keyring = keys::keyring(&settings).context("loading the personal-data keys")?;
-        let tokens = TokenKeys::new(
-            jwt_secret.expose().as_bytes(),
-            &settings.auth.jwt_issuer,
-            &settings.auth.jwt_audience,
-            settings.auth.access_token_ttl_secs,
-        );
+        let tokens = TokenKeys::new(TokenSettings {
+            kid: &settings.auth.jwt_key_id,
+            secret: jwt_secret.expose().as_bytes(),
+            retired: settings
+                .auth
+                .retired_jwt_keys
+                .iter()
+                .map(|k| (k.id.as_str(), k.secret.expose().as_bytes()))
+                .collect(),
+            issuer: &settings.auth.jwt_issuer,
+            audience: &settings.auth.jwt_audience,
+            access_ttl_secs: settings.auth.access_token_ttl_secs,
+            client_ttl_secs: settings.auth.client_token_ttl_secs,
+        });
+        let wechat = WeChatClient::new(&settings.wechat, shared.cache.clone())
+            .map_err(|e| anyhow::anyhow!("wechat.base_url: {e}"))?;
         let backend = format!(
             "{} database, {} cache",
             match db.get_database_backend() {
@@ -85,6 +96,7 @@ impl Application {
             shared,
             storage: Arc::new(LocalDiskStorage::new(settings.attachments_dir())),
             crypto: Arc::new(keyring),
+            wechat: Arc::new(wechat),
             tokens: Arc::new(tokens),
             metrics: Metrics::new()?,
             settings: Arc::new(settings),

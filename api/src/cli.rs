@@ -49,6 +49,17 @@ enum Command {
     },
     /// Print the effective configuration, secrets redacted.
     CheckConfig,
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Recompute the hash chain; exit non-zero at the first entry that does not hold.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -156,6 +167,9 @@ fn run_async(command: Command, settings: Settings) -> anyhow::Result<()> {
                 )
                 .await
             }
+            Command::Audit {
+                action: AuditAction::Verify,
+            } => audit_verify(settings).await,
             Command::Openapi | Command::CheckConfig => Ok(()),
         }
     })
@@ -206,6 +220,21 @@ async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()
     }
     conn.close().await?;
     Ok(())
+}
+
+async fn audit_verify(settings: Settings) -> anyhow::Result<()> {
+    let conn = db::connect(&settings).await.context("opening the database")?;
+    let check = db::audit::verify(&conn).await?;
+    conn.close().await?;
+    match check {
+        db::audit::ChainCheck::Intact { entries } => {
+            println!("audit trail intact: {entries} entries");
+            Ok(())
+        }
+        db::audit::ChainCheck::Broken { seq, reason } => {
+            anyhow::bail!("audit trail broken at entry {seq}: {reason}")
+        }
+    }
 }
 
 struct CreateUser {

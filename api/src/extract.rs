@@ -15,9 +15,15 @@ use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 
+use actix_web::HttpMessage;
+use fengqiao_domain::identity::{ClientScope, OrgScope, StaffAccount};
+use fengqiao_domain::ports::RateDecision;
+use fengqiao_infra::db::audit::{Actor, Origin};
+
 use crate::error::ApiError;
+use crate::middleware::RequestId;
 use crate::state::AppState;
-use crate::tokens::StaffClaims;
+use crate::tokens::{StaffClaims, invalid_token};
 
 /// A JSON request body. Not JSON -> 415; over `server.body_limit_bytes` -> 413; malformed,
 /// unknown field, missing field or wrong type -> 400 naming the field.
@@ -185,63 +191,223 @@ impl<T: DeserializeOwned> FromRequest for ApiQuery<T> {
     }
 }
 
-/// A staff member proven by `Authorization: Bearer <access token>`.
-pub struct StaffUser(pub StaffClaims);
+/// A staff member proven by `Authorization: Bearer <access token>`, checked against the
+/// database on every request: a deactivated account, or a token older than the account's last
+/// logout or role change, is refused at once.
+pub struct StaffUser {
+    pub claims: StaffClaims,
+    pub account: StaffAccount,
+    /// The materialised path of the account's organisation unit.
+    pub org_path: String,
+    /// Whether production rules apply (administrators must have used a second factor).
+    production: bool,
+}
 
 impl StaffUser {
-    /// 403 unless the caller holds one of `roles`.
+    /// 403 unless the caller holds one of `roles`. In production an administrator acting as
+    /// such must have signed in with a TOTP code.
     pub fn require_any(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if self.0.roles.iter().any(|r| roles.contains(r)) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(
+        let held: Vec<Role> = roles.iter().copied().filter(|r| self.account.roles.has(*r)).collect();
+        if held.is_empty() {
+            return Err(ApiError::forbidden(
                 "forbidden",
                 Text::owned(
                     format!(
                         "需要以下角色之一：{}",
-                        roles
-                            .iter()
-                            .map(|r| r.as_str())
-                            .collect::<Vec<_>>()
-                            .join("、")
+                        roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join("、")
                     ),
                     format!(
                         "one of these roles is required: {}",
-                        roles
-                            .iter()
-                            .map(|r| r.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
                     ),
                 ),
-            ))
+            ));
         }
+        let only_as_admin = held.iter().all(|r| *r == Role::Administrator);
+        if self.production && only_as_admin && !self.claims.amr.iter().any(|m| m == "otp") {
+            return Err(ApiError::forbidden(
+                "second_factor_required",
+                Text::new(
+                    "管理员操作需要使用动态口令（TOTP）登录",
+                    "administrator actions need a sign-in with a TOTP code",
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The part of the organisation tree this caller may see.
+    pub fn scope(&self) -> OrgScope {
+        OrgScope::for_staff(&self.account.roles, &self.org_path)
+    }
+
+    /// The caller as the audit trail records them.
+    pub fn actor(&self) -> Actor {
+        Actor::staff(self.account.id, self.account.roles.iter().map(|r| r.as_str()))
     }
 }
 
 impl FromRequest for StaffUser {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(staff_from(req))
+        let state = req.app_data::<Data<AppState>>().cloned();
+        let token = bearer_token(req).map(str::to_owned);
+        Box::pin(async move {
+            let state = state.ok_or_else(missing_state)?;
+            let claims = state.tokens.verify_staff(&token.ok_or_else(unauthenticated)?)?;
+            let (account, org_path) = fengqiao_infra::db::staff::get_with_org_path(&state.db, claims.sub)
+                .await?
+                .ok_or_else(invalid_token)?;
+            if !account.active || account.token_version != claims.ver {
+                return Err(invalid_token());
+            }
+            Ok(StaffUser {
+                claims,
+                account,
+                org_path,
+                production: state.settings.is_production(),
+            })
+        })
     }
 }
 
-fn staff_from(req: &HttpRequest) -> Result<StaffUser, ApiError> {
-    let state = req
-        .app_data::<Data<AppState>>()
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
-    let token = bearer_token(req).ok_or_else(|| {
-        ApiError::unauthorized(
-            "unauthenticated",
-            Text::new(
-                "需要登录：请在 Authorization 头中提供 Bearer 访问令牌",
-                "authentication required: send an access token as Authorization: Bearer <token>",
-            ),
-        )
-    })?;
-    state.tokens.verify_staff(token).map(StaffUser)
+/// A citizen proven by a citizen access token; a deactivated citizen is refused at once.
+pub struct CitizenUser {
+    pub id: uuid::Uuid,
+    pub row: fengqiao_infra::db::citizens::CitizenRow,
+}
+
+impl CitizenUser {
+    pub fn actor(&self) -> Actor {
+        Actor::citizen(self.id)
+    }
+}
+
+impl FromRequest for CitizenUser {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<Data<AppState>>().cloned();
+        let token = bearer_token(req).map(str::to_owned);
+        Box::pin(async move {
+            let state = state.ok_or_else(missing_state)?;
+            let claims = state.tokens.verify_citizen(&token.ok_or_else(unauthenticated)?)?;
+            let row = fengqiao_infra::db::citizens::get(&state.db, claims.sub)
+                .await?
+                .filter(|c| c.active)
+                .ok_or_else(invalid_token)?;
+            Ok(CitizenUser { id: row.id, row })
+        })
+    }
+}
+
+/// An integrator client proven by a client access token: not revoked, within its own rate
+/// limit, and holding the scopes the operation asks for (`require`).
+pub struct ClientUser {
+    pub client_id: String,
+    pub name: String,
+    pub scopes: Vec<ClientScope>,
+}
+
+impl ClientUser {
+    pub fn require(&self, scope: ClientScope) -> Result<(), ApiError> {
+        if self.scopes.contains(&scope) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "insufficient_scope",
+                Text::owned(
+                    format!("需要权限范围 {scope}"),
+                    format!("the scope {scope} is required"),
+                ),
+            ))
+        }
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor::client(&self.client_id, &ClientScope::join(&self.scopes))
+    }
+}
+
+impl FromRequest for ClientUser {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<Data<AppState>>().cloned();
+        let token = bearer_token(req).map(str::to_owned);
+        Box::pin(async move {
+            let state = state.ok_or_else(missing_state)?;
+            let claims = state.tokens.verify_client(&token.ok_or_else(unauthenticated)?)?;
+            let row = fengqiao_infra::db::api_clients::find_by_client_id(&state.db, &claims.sub)
+                .await?
+                .filter(|c| c.revoked_at.is_none())
+                .ok_or_else(invalid_token)?;
+            let limit = u64::try_from(row.rate_limit_per_minute).unwrap_or(0);
+            if limit > 0 {
+                let key = format!("client:{}", row.client_id);
+                match state
+                    .shared
+                    .rate_limiter
+                    .hit(&key, limit, std::time::Duration::from_secs(60))
+                    .await
+                {
+                    Ok(RateDecision::Limited { retry_after }) => {
+                        return Err(ApiError::rate_limited(retry_after.as_secs()));
+                    }
+                    Ok(RateDecision::Allowed { .. }) => {}
+                    Err(e) => tracing::warn!(error = %e, "client rate limiter unavailable; letting the request through"),
+                }
+            }
+            // Scopes as held now: a narrowed client loses the others at once.
+            let granted = ClientScope::parse_list(&claims.scope).unwrap_or_default();
+            let current = ClientScope::parse_list(&row.scopes).unwrap_or_default();
+            Ok(ClientUser {
+                client_id: row.client_id,
+                name: row.name,
+                scopes: granted.into_iter().filter(|s| current.contains(s)).collect(),
+            })
+        })
+    }
+}
+
+/// Where a request came from, for the audit trail: the client address (from
+/// `X-Forwarded-For` only when configured to trust it) and the request id.
+pub struct RequestOrigin(pub Origin);
+
+impl FromRequest for RequestOrigin {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let trust_forwarded = req
+            .app_data::<Data<AppState>>()
+            .is_some_and(|s| s.settings.server.trust_forwarded_for);
+        let ip = if trust_forwarded {
+            req.connection_info().realip_remote_addr().map(str::to_owned)
+        } else {
+            req.peer_addr().map(|a| a.ip().to_string())
+        };
+        let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+        ready(Ok(RequestOrigin(Origin { ip, request_id })))
+    }
+}
+
+fn missing_state() -> ApiError {
+    ApiError::internal(anyhow::anyhow!("application state missing"))
+}
+
+fn unauthenticated() -> ApiError {
+    ApiError::unauthorized(
+        "unauthenticated",
+        Text::new(
+            "需要登录：请在 Authorization 头中提供 Bearer 访问令牌",
+            "authentication required: send an access token as Authorization: Bearer <token>",
+        ),
+    )
 }
 
 fn bearer_token(req: &HttpRequest) -> Option<&str> {

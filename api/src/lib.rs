@@ -4,12 +4,14 @@
 
 pub mod admin;
 pub mod app;
+pub mod citizen;
 pub mod cli;
 pub mod error;
 pub mod extract;
 pub mod health;
 pub mod metrics;
 pub mod middleware;
+pub mod open;
 pub mod openapi;
 pub mod state;
 pub mod telemetry;

@@ -4,7 +4,10 @@
 
 use actix_web::App;
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use fengqiao_domain::identity::ClientScope;
+use utoipa::openapi::security::{
+    ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes, SecurityScheme,
+};
 use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
@@ -25,7 +28,14 @@ pagination (`limit`, `cursor`, `next_cursor`).",
     ),
     tags(
         (name = "health", description = "Liveness and readiness probes"),
-        (name = "admin-auth", description = "Staff sign-in"),
+        (name = "citizen-auth", description = "Citizens sign in with WeChat; refresh tokens rotate and detect reuse"),
+        (name = "citizen-profile", description = "A citizen's own profile: real-name registration and phone binding"),
+        (name = "integrator-auth", description = "OAuth 2 client credentials for integrators"),
+        (name = "admin-auth", description = "Staff sign-in: password, lockout, TOTP second factor"),
+        (name = "admin-staff", description = "Staff accounts and roles"),
+        (name = "admin-citizens", description = "Citizens as staff see them: masked, revealed only to those who need it (audited)"),
+        (name = "admin-integrators", description = "Integrator clients: create, list, revoke"),
+        (name = "admin-audit", description = "The hash-chained audit trail"),
         (name = "admin-organisations", description = "The organisation tree: county, townships and streets, villages, villager groups, departments")
     ),
     components(schemas(Problem, ProblemField)),
@@ -51,6 +61,36 @@ impl Modify for SharedResponses {
                     ))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "citizen_bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "Citizen access token from `POST /api/v1/auth/wechat` or `/api/v1/auth/refresh`",
+                    ))
+                    .build(),
+            ),
+        );
+        let scopes = Scopes::from_iter(ClientScope::ALL.map(|s| {
+            let what = match s {
+                ClientScope::PetitionsRead => "read petitions and their status",
+                ClientScope::PetitionsWrite => "submit petitions",
+                ClientScope::WebhooksManage => "manage webhook subscriptions",
+            };
+            (s.as_str(), what)
+        }));
+        components.add_security_scheme(
+            "client_credentials",
+            SecurityScheme::OAuth2(OAuth2::with_description(
+                [Flow::ClientCredentials(ClientCredentials::new(
+                    "/api/v1/oauth/token",
+                    scopes,
+                ))],
+                "Integrator access token: client credentials at `POST /api/v1/oauth/token`",
+            )),
         );
     }
 }

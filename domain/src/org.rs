@@ -228,8 +228,19 @@ pub struct OrgUnit {
     pub kind: OrgKind,
     pub level: u8,
     pub parent_id: Option<uuid::Uuid>,
+    /// Materialised ancestry, "/{root}/…/{self}/".
+    pub path: String,
     pub sort_order: i32,
     pub is_demo: bool,
+}
+
+/// The materialised path of a unit under `parent_path` ("" for the root).
+pub fn child_path(parent_path: &str, id: uuid::Uuid) -> String {
+    if parent_path.is_empty() {
+        format!("/{id}/")
+    } else {
+        format!("{parent_path}{id}/")
+    }
 }
 
 /// A unit to add: its fields already parsed.

@@ -166,21 +166,48 @@ pub struct AuthSettings {
     /// HMAC key for access tokens, at least 32 bytes. Unset in development: a random key is
     /// generated once and kept in `data_dir`.
     pub jwt_secret: Option<Secret>,
+    /// Names `jwt_secret` in the token header (`kid`), so keys can rotate.
+    pub jwt_key_id: String,
+    /// Earlier secrets that still verify tokens until they expire: `[[auth.retired_jwt_keys]]`
+    /// with `id` and `secret`.
+    pub retired_jwt_keys: Vec<RetiredJwtKey>,
     pub jwt_issuer: String,
     pub jwt_audience: String,
     pub access_token_ttl_secs: u64,
     /// Login without WeChat, for development. Unset: on in development, off in production.
     pub dev_login: Option<bool>,
+    /// Lifetime of a citizen's refresh token.
+    pub refresh_token_ttl_days: u64,
+    /// Failed staff sign-ins in a row that lock the account.
+    pub lockout_max_failures: u32,
+    /// How long a locked staff account stays locked.
+    pub lockout_minutes: u64,
+    /// Lifetime of an integrator's access token.
+    pub client_token_ttl_secs: u64,
+}
+
+/// A JWT secret that no longer signs but still verifies.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetiredJwtKey {
+    pub id: String,
+    pub secret: Secret,
 }
 
 impl Default for AuthSettings {
     fn default() -> Self {
         Self {
             jwt_secret: None,
+            jwt_key_id: "k1".into(),
+            retired_jwt_keys: Vec::new(),
             jwt_issuer: "fengqiao".into(),
             jwt_audience: "fengqiao-api".into(),
             access_token_ttl_secs: 900,
             dev_login: None,
+            refresh_token_ttl_days: 30,
+            lockout_max_failures: 5,
+            lockout_minutes: 15,
+            client_token_ttl_secs: 3600,
         }
     }
 }

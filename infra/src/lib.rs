@@ -10,6 +10,7 @@ pub mod demo;
 pub mod keys;
 pub mod password;
 pub mod storage;
+pub mod totp;
 pub mod wechat;
 
 pub use config::Settings;

@@ -18,6 +18,8 @@ impl MigrationTrait for Migration {
                     .col(string_len("kind", 24))
                     .col(small_integer("level"))
                     .col(uuid_null("parent_id"))
+                    // Materialised ancestry "/{root}/…/{self}/": a subtree is one LIKE prefix.
+                    .col(string_len("path", 512))
                     .col(integer("sort_order").default(0))
                     .col(boolean("is_demo").default(false))
                     .col(timestamp_with_time_zone("created_at"))
@@ -41,6 +43,15 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_org_units_path")
+                    .table("org_units")
+                    .col("path")
+                    .to_owned(),
+            )
+            .await?;
 
         manager
             .create_table(
@@ -52,6 +63,15 @@ impl MigrationTrait for Migration {
                     .col(string("password_hash"))
                     .col(uuid("org_unit_id"))
                     .col(boolean("active").default(true))
+                    // Failed sign-ins since the last success, and the lockout they caused.
+                    .col(integer("failed_logins").default(0))
+                    .col(timestamp_with_time_zone_null("locked_until"))
+                    // Bumped to revoke every token issued before (logout, deactivation, roles).
+                    .col(integer("token_version").default(0))
+                    // TOTP secret, sealed; enabled once a code has been verified.
+                    .col(text_null("totp_secret"))
+                    .col(boolean("totp_enabled").default(false))
+                    .col(timestamp_with_time_zone_null("last_login_at"))
                     .col(boolean("is_demo").default(false))
                     .col(timestamp_with_time_zone("created_at"))
                     .col(timestamp_with_time_zone("updated_at"))

@@ -1,15 +1,30 @@
 //! Staff operations under `/api/v1/admin`: reception staff, handlers, supervisors, leaders,
 //! editors and administrators. Every operation needs a staff access token.
 
+pub mod api_clients;
+pub mod audit;
 pub mod auth;
+pub mod citizens;
 pub mod org_units;
+pub mod staff;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(auth::login)
+        .service(auth::logout)
+        .service(auth::totp_enrol)
+        .service(auth::totp_verify)
         .service(auth::me)
         .service(org_units::list)
         .service(org_units::create)
-        .service(org_units::get);
+        .service(org_units::get)
+        .service(staff::list)
+        .service(staff::create)
+        .service(staff::update)
+        .service(citizens::get)
+        .service(api_clients::create)
+        .service(api_clients::list)
+        .service(api_clients::revoke)
+        .service(audit::search);
 }

@@ -90,13 +90,13 @@ pub struct ListOrgUnitsQuery {
 #[get("/org-units")]
 pub async fn list(
     state: web::Data<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     query: ApiQuery<ListOrgUnitsQuery>,
 ) -> Result<web::Json<OrgUnitPage>, ApiError> {
     let query = query.0;
     let limit = PageLimit::parse(query.limit)?;
     let cursor = query.cursor.as_deref().map(Cursor::decode).transpose()?;
-    let page = db::org::list(&state.db, query.parent_id, limit, cursor.as_ref()).await?;
+    let page = db::org::list(&state.db, &staff.scope(), query.parent_id, limit, cursor.as_ref()).await?;
     Ok(web::Json(OrgUnitPage {
         items: page.items.into_iter().map(Into::into).collect(),
         next_cursor: page.next_cursor.map(|c| c.encode()),
@@ -162,6 +162,7 @@ pub struct CreateOrgUnitRequest {
 pub async fn create(
     state: web::Data<AppState>,
     staff: StaffUser,
+    origin: crate::extract::RequestOrigin,
     body: ApiJson<CreateOrgUnitRequest>,
 ) -> Result<HttpResponse, ApiError> {
     staff.require_any(&[Role::Administrator])?;
@@ -179,6 +180,12 @@ pub async fn create(
         })
     })?;
     let unit = db::org::create(&state.db, new, false).await?;
-    tracing::info!(org_unit_id = %unit.id, actor = %staff.0.sub, "organisation unit created");
+    state
+        .audit(
+            &staff.actor(),
+            &origin.0,
+            fengqiao_infra::db::audit::Event::new("org_unit.created").on("org_unit", unit.id),
+        )
+        .await?;
     Ok(HttpResponse::Created().json(OrgUnitView::from(unit)))
 }

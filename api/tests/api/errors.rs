@@ -271,10 +271,10 @@ async fn an_unexpected_error_is_an_opaque_500_with_the_request_id() {
         sea_orm::ConnectionTrait::get_database_backend(&conn),
         match sea_orm::ConnectionTrait::get_database_backend(&conn) {
             sea_orm::DatabaseBackend::Postgres => {
-                "INSERT INTO org_units (id, code, name, kind, level, sort_order, is_demo, created_at, updated_at) VALUES ($1, 'broken', 'x', 'spaceship', 9, 0, false, now(), now())"
+                "INSERT INTO org_units (id, code, name, kind, level, path, sort_order, is_demo, created_at, updated_at) VALUES ($1, 'broken', 'x', 'spaceship', 9, '/broken/', 0, false, now(), now())"
             }
             _ => {
-                "INSERT INTO org_units (id, code, name, kind, level, sort_order, is_demo, created_at, updated_at) VALUES (?, 'broken', 'x', 'spaceship', 9, 0, false, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')"
+                "INSERT INTO org_units (id, code, name, kind, level, path, sort_order, is_demo, created_at, updated_at) VALUES (?, 'broken', 'x', 'spaceship', 9, '/broken/', 0, false, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')"
             }
         },
         [id.into()],

@@ -1,11 +1,15 @@
 //! Who acts: staff roles, account names and the password policy. Citizens, real-name data and
 //! masking join this module with the identity capability.
 
+mod access;
+mod citizen;
 mod password;
 mod personal;
 mod role;
 mod username;
 
+pub use access::{LockoutPolicy, OrgScope};
+pub use citizen::{CitizenStanding, ClientScope, RefreshTokenState, RefreshVerdict};
 pub use password::NewPassword;
 pub use personal::{
     IdCardNumber, PersonName, PhoneNumber, mask_address, mask_id_number, mask_name, mask_phone,
@@ -22,4 +26,7 @@ pub struct StaffAccount {
     pub org_unit_id: uuid::Uuid,
     pub roles: Roles,
     pub active: bool,
+    /// Tokens carrying an older version are refused (logout, deactivation, role change).
+    pub token_version: i32,
+    pub totp_enabled: bool,
 }

@@ -1,6 +1,9 @@
 //! The database: connecting (SQLite in the embedded default, PostgreSQL in production),
 //! migrating safely while other instances run, and one repository module per capability.
 
+pub mod api_clients;
+pub mod audit;
+pub mod citizens;
 pub mod entities;
 pub mod org;
 pub mod staff;

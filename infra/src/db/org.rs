@@ -1,7 +1,8 @@
 //! The organisation tree in the database.
 
 use chrono::Utc;
-use fengqiao_domain::org::{NewOrgUnit, OrgKind, OrgUnit, check_placement};
+use fengqiao_domain::identity::OrgScope;
+use fengqiao_domain::org::{NewOrgUnit, OrgKind, OrgUnit, check_placement, child_path};
 use fengqiao_domain::pagination::{Cursor, Page, PageLimit};
 use fengqiao_domain::{DomainError, Text};
 use sea_orm::{
@@ -25,6 +26,7 @@ fn to_domain(m: org_unit::Model) -> Result<OrgUnit, StoreError> {
         kind,
         level: kind.level(),
         parent_id: m.parent_id,
+        path: m.path,
         sort_order: m.sort_order,
         is_demo: m.is_demo,
     })
@@ -40,11 +42,12 @@ fn unknown_org() -> DomainError {
 /// One page of units, optionally only the children of `parent`, in creation order.
 pub async fn list(
     db: &impl ConnectionTrait,
+    scope: &OrgScope,
     parent: Option<Uuid>,
     limit: PageLimit,
     after: Option<&Cursor>,
 ) -> Result<Page<OrgUnit>, StoreError> {
-    let mut query = org_unit::Entity::find().order_by_asc(org_unit::Column::Id);
+    let mut query = scoped(org_unit::Entity::find(), scope).order_by_asc(org_unit::Column::Id);
     if let Some(parent) = parent {
         query = query.filter(org_unit::Column::ParentId.eq(parent));
     }
@@ -60,10 +63,34 @@ pub async fn list(
     Ok(Page::from_overfetch(units, limit, |u| u.id.to_string()))
 }
 
-pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<OrgUnit, StoreError> {
-    let row = org_unit::Entity::find_by_id(id).one(db).await?;
+/// Limits a query to the units `scope` covers.
+fn scoped(
+    query: sea_orm::Select<org_unit::Entity>,
+    scope: &OrgScope,
+) -> sea_orm::Select<org_unit::Entity> {
+    match scope {
+        OrgScope::All => query,
+        OrgScope::Subtree(prefix) => {
+            query.filter(org_unit::Column::Path.starts_with(prefix.as_str()))
+        }
+    }
+}
+
+/// One unit, if `scope` covers it; a unit outside the scope is reported as missing, so its
+/// existence is not disclosed.
+pub async fn get_in(
+    db: &impl ConnectionTrait,
+    scope: &OrgScope,
+    id: Uuid,
+) -> Result<OrgUnit, StoreError> {
+    let row = scoped(org_unit::Entity::find_by_id(id), scope).one(db).await?;
     row.map(to_domain)
         .unwrap_or_else(|| Err(unknown_org().into()))
+}
+
+/// One unit, whatever the caller's scope (for the service's own lookups).
+pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<OrgUnit, StoreError> {
+    get_in(db, &OrgScope::All, id).await
 }
 
 pub async fn find_by_code(
@@ -84,7 +111,7 @@ pub async fn create(
     new: NewOrgUnit,
     is_demo: bool,
 ) -> Result<OrgUnit, StoreError> {
-    let parent_kind = match new.parent_id {
+    let parent = match new.parent_id {
         None => None,
         Some(parent_id) => {
             let parent = get(db, parent_id).await.map_err(|e| match e {
@@ -96,13 +123,16 @@ pub async fn create(
                 .into(),
                 other => other,
             })?;
-            Some(parent.kind)
+            Some(parent)
         }
     };
-    check_placement(new.kind, parent_kind).map_err(DomainError::from)?;
+    check_placement(new.kind, parent.as_ref().map(|p| p.kind)).map_err(DomainError::from)?;
     let now = Utc::now();
+    let id = Uuid::now_v7();
+    let path = child_path(parent.as_ref().map_or("", |p| p.path.as_str()), id);
     let row = org_unit::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id),
+        path: Set(path),
         code: Set(new.code.as_str().to_owned()),
         name: Set(new.name.as_str().to_owned()),
         kind: Set(new.kind.as_str().to_owned()),

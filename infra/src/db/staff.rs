@@ -1,16 +1,19 @@
 //! Staff accounts and their roles in the database.
 
-use chrono::Utc;
-use fengqiao_domain::identity::{Role, Roles, StaffAccount};
+use chrono::{DateTime, Utc};
+use fengqiao_domain::identity::{OrgScope, Role, Roles, StaffAccount};
+use fengqiao_domain::pagination::{Cursor, Page, PageLimit};
 use fengqiao_domain::{DomainError, Text};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
-    TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Set, TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 
+use sea_orm::sea_query::ExprTrait;
+
 use super::StoreError;
-use super::entities::{staff_account, staff_role};
+use super::entities::{org_unit, staff_account, staff_role};
 
 /// An account to create; the password is already hashed.
 pub struct NewStaff {
@@ -45,6 +48,8 @@ fn to_domain(m: staff_account::Model, roles: Roles) -> StaffAccount {
         org_unit_id: m.org_unit_id,
         roles,
         active: m.active,
+        token_version: m.token_version,
+        totp_enabled: m.totp_enabled,
     }
 }
 
@@ -62,6 +67,12 @@ where
         password_hash: Set(new.password_hash),
         org_unit_id: Set(new.org_unit_id),
         active: Set(true),
+        failed_logins: Set(0),
+        locked_until: Set(None),
+        token_version: Set(0),
+        totp_secret: Set(None),
+        totp_enabled: Set(false),
+        last_login_at: Set(None),
         is_demo: Set(is_demo),
         created_at: Set(now),
         updated_at: Set(now),
@@ -89,11 +100,21 @@ where
     Ok(to_domain(row, new.roles))
 }
 
+/// What a sign-in needs to decide: the account, its password hash, failures and lock.
+pub struct LoginRecord {
+    pub account: StaffAccount,
+    pub password_hash: String,
+    pub failed_logins: u32,
+    pub locked_until: Option<DateTime<Utc>>,
+    /// Sealed TOTP secret, when one has been enrolled.
+    pub totp_secret: Option<String>,
+}
+
 /// The account and its password hash, for checking a login.
 pub async fn find_for_login(
     db: &impl ConnectionTrait,
     username: &str,
-) -> Result<Option<(StaffAccount, String)>, StoreError> {
+) -> Result<Option<LoginRecord>, StoreError> {
     let Some(row) = staff_account::Entity::find()
         .filter(staff_account::Column::Username.eq(username))
         .one(db)
@@ -102,8 +123,144 @@ pub async fn find_for_login(
         return Ok(None);
     };
     let roles = roles_of(db, row.id).await?;
-    let hash = row.password_hash.clone();
-    Ok(Some((to_domain(row, roles), hash)))
+    Ok(Some(LoginRecord {
+        password_hash: row.password_hash.clone(),
+        failed_logins: u32::try_from(row.failed_logins).unwrap_or(0),
+        locked_until: row.locked_until,
+        totp_secret: row.totp_secret.clone(),
+        account: to_domain(row, roles),
+    }))
+}
+
+/// Records a failed sign-in (and the lock it caused).
+pub async fn record_failed_login(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    failed_logins: u32,
+    locked_until: Option<DateTime<Utc>>,
+) -> Result<(), StoreError> {
+    staff_account::ActiveModel {
+        id: Set(id),
+        failed_logins: Set(i32::try_from(failed_logins).unwrap_or(i32::MAX)),
+        locked_until: Set(locked_until),
+        ..Default::default()
+    }
+    .update(db)
+    .await?;
+    Ok(())
+}
+
+/// Records a successful sign-in: the failure count restarts.
+pub async fn record_login(db: &impl ConnectionTrait, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
+    staff_account::ActiveModel {
+        id: Set(id),
+        failed_logins: Set(0),
+        locked_until: Set(None),
+        last_login_at: Set(Some(at)),
+        ..Default::default()
+    }
+    .update(db)
+    .await?;
+    Ok(())
+}
+
+/// Revokes every token issued to the account so far.
+pub async fn revoke_tokens(db: &impl ConnectionTrait, id: Uuid) -> Result<(), StoreError> {
+    staff_account::Entity::update_many()
+        .col_expr(
+            staff_account::Column::TokenVersion,
+            sea_orm::sea_query::Expr::col(staff_account::Column::TokenVersion).add(1),
+        )
+        .col_expr(staff_account::Column::UpdatedAt, sea_orm::sea_query::Expr::value(Utc::now()))
+        .filter(staff_account::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Activates or deactivates an account; deactivation revokes its tokens at once.
+pub async fn set_active(db: &impl ConnectionTrait, id: Uuid, active: bool) -> Result<(), StoreError> {
+    staff_account::ActiveModel {
+        id: Set(id),
+        active: Set(active),
+        ..Default::default()
+    }
+    .update(db)
+    .await?;
+    revoke_tokens(db, id).await
+}
+
+/// Replaces the account's roles; tokens carrying the old roles are revoked.
+pub async fn set_roles<C>(db: &C, id: Uuid, roles: &Roles) -> Result<(), StoreError>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let txn = db.begin().await?;
+    staff_role::Entity::delete_many()
+        .filter(staff_role::Column::StaffId.eq(id))
+        .exec(&txn)
+        .await?;
+    for role in roles.iter() {
+        staff_role::ActiveModel {
+            staff_id: Set(id),
+            role: Set(role.as_str().to_owned()),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    revoke_tokens(&txn, id).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Stores a sealed TOTP secret awaiting verification (not yet enabled).
+pub async fn set_totp_secret(db: &impl ConnectionTrait, id: Uuid, sealed: Option<String>, enabled: bool) -> Result<(), StoreError> {
+    staff_account::ActiveModel {
+        id: Set(id),
+        totp_secret: Set(sealed),
+        totp_enabled: Set(enabled),
+        ..Default::default()
+    }
+    .update(db)
+    .await?;
+    Ok(())
+}
+
+/// The sealed TOTP secret and whether it is enabled.
+pub async fn totp_of(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<(String, bool)>, StoreError> {
+    Ok(staff_account::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .and_then(|row| row.totp_secret.map(|s| (s, row.totp_enabled))))
+}
+
+/// The accounts in units `scope` covers, a page at a time in creation order.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    scope: &OrgScope,
+    limit: PageLimit,
+    after: Option<&Cursor>,
+) -> Result<Page<StaffAccount>, StoreError> {
+    let mut query = staff_account::Entity::find().order_by_asc(staff_account::Column::Id);
+    if let OrgScope::Subtree(prefix) = scope {
+        let units = org_unit::Entity::find()
+            .select_only()
+            .column(org_unit::Column::Id)
+            .filter(org_unit::Column::Path.starts_with(prefix.as_str()))
+            .into_query();
+        query = query.filter(staff_account::Column::OrgUnitId.in_subquery(units));
+    }
+    if let Some(cursor) = after {
+        let key: Uuid = cursor.parse_key().map_err(fengqiao_domain::DomainError::from)?;
+        query = query.filter(staff_account::Column::Id.gt(key));
+    }
+    let rows = query.limit(limit.get() + 1).all(db).await?;
+    let mut accounts = Vec::with_capacity(rows.len());
+    for row in rows {
+        let roles = roles_of(db, row.id).await?;
+        accounts.push(to_domain(row, roles));
+    }
+    Ok(Page::from_overfetch(accounts, limit, |a| a.id.to_string()))
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<StaffAccount>, StoreError> {
@@ -112,6 +269,18 @@ pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<StaffAcco
     };
     let roles = roles_of(db, row.id).await?;
     Ok(Some(to_domain(row, roles)))
+}
+
+/// The account with its unit's materialised path, for checking every staff request.
+pub async fn get_with_org_path(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<(StaffAccount, String)>, StoreError> {
+    let Some(account) = get(db, id).await? else {
+        return Ok(None);
+    };
+    let unit = super::org::get(db, account.org_unit_id).await?;
+    Ok(Some((account, unit.path)))
 }
 
 /// How many accounts exist; `admin create-user` and the demo loader use it to find a fresh

@@ -11,6 +11,7 @@ pub struct Model {
     pub kind: String,
     pub level: i16,
     pub parent_id: Option<Uuid>,
+    pub path: String,
     pub sort_order: i32,
     pub is_demo: bool,
     pub created_at: DateTimeUtc,

@@ -1,0 +1,226 @@
+//! Staff accounts: administrators create them, set roles and deactivate them. Every change is
+//! audited; a deactivation or role change revokes the account's tokens at once.
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use fengqiao_domain::error::Validator;
+use fengqiao_domain::identity::{NewPassword, Role, Roles, Username};
+use fengqiao_domain::pagination::{Cursor, PageLimit};
+use fengqiao_domain::{DomainError, FieldError, Text};
+use fengqiao_infra::db::audit::Event;
+use fengqiao_infra::{db, password};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::auth::StaffView;
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, ApiQuery, RequestOrigin, StaffUser};
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct StaffPage {
+    pub items: Vec<StaffView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListStaffQuery {
+    /// Page size, 1 to 100 (default 20).
+    pub limit: Option<u64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// List the staff accounts of the caller's organisation subtree.
+#[utoipa::path(
+    tag = "admin-staff",
+    operation_id = "listStaff",
+    params(ListStaffQuery),
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 200, description = "One page of accounts", body = StaffPage),
+        (status = 422, description = "Limit out of range or bad cursor", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/staff")]
+pub async fn list(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    query: ApiQuery<ListStaffQuery>,
+) -> Result<web::Json<StaffPage>, ApiError> {
+    staff.require_any(&[Role::Administrator, Role::Supervisor, Role::Leader])?;
+    let limit = PageLimit::parse(query.0.limit)?;
+    let cursor = query.0.cursor.as_deref().map(Cursor::decode).transpose()?;
+    let page = db::staff::list(&state.db, &staff.scope(), limit, cursor.as_ref()).await?;
+    Ok(web::Json(StaffPage {
+        items: page.items.into_iter().map(Into::into).collect(),
+        next_cursor: page.next_cursor.map(|c| c.encode()),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"username": "registrar.li", "display_name": "李登记", "password": "Registrar-2026-ok",
+                          "org_unit_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f61", "roles": ["registrar"]}))]
+pub struct CreateStaffRequest {
+    pub username: String,
+    pub display_name: String,
+    /// At least 12 characters mixing three of: lowercase, uppercase, digits, symbols.
+    pub password: String,
+    pub org_unit_id: Uuid,
+    pub roles: Vec<Role>,
+}
+
+/// Create a staff account (administrators).
+#[utoipa::path(
+    tag = "admin-staff",
+    operation_id = "createStaff",
+    request_body = CreateStaffRequest,
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = StaffView),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The username is taken (`username_taken`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid username, weak password, no roles or unknown unit", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/staff")]
+pub async fn create(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    origin: RequestOrigin,
+    body: ApiJson<CreateStaffRequest>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require_any(&[Role::Administrator])?;
+    let body = body.0;
+    let mut v = Validator::new();
+    let username = v.check("username", Username::parse(&body.username));
+    let password = v.check("password", NewPassword::parse(&body.password, &body.username));
+    let display_name = body.display_name.trim().to_owned();
+    if !(1..=64).contains(&display_name.chars().count()) {
+        v.push(FieldError::new(
+            "display_name",
+            "invalid_display_name",
+            Text::new("显示名称须为 1 至 64 个字符", "the display name must be 1 to 64 characters"),
+        ));
+    }
+    if body.roles.is_empty() {
+        v.push(FieldError::new("roles", "roles_required", Text::new("至少需要一个角色", "at least one role is required")));
+    }
+    let (username, password) = v.finish(|| Some((username?, password?)))?;
+    let unit = db::org::get_in(&state.db, &staff.scope(), body.org_unit_id)
+        .await
+        .map_err(|_| DomainError::invalid("org_unit_id", "org_unit_not_found", Text::new("机构不存在", "no such organisation unit")))?;
+    let hash = web::block(move || password::hash(password.expose()))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    let account = db::staff::create(
+        &state.db,
+        db::staff::NewStaff {
+            username: username.as_str().to_owned(),
+            display_name,
+            password_hash: hash,
+            org_unit_id: unit.id,
+            roles: Roles::new(body.roles),
+        },
+        false,
+    )
+    .await?;
+    state
+        .audit(
+            &staff.actor(),
+            &origin.0,
+            Event::new("staff.created").on("staff", account.id).with(json!({
+                "org_unit_id": unit.id,
+                "roles": account.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+            })),
+        )
+        .await?;
+    Ok(HttpResponse::Created().json(StaffView::from(account)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"roles": ["registrar", "handler"], "active": true}))]
+pub struct UpdateStaffRequest {
+    /// Replaces the account's roles.
+    pub roles: Option<Vec<Role>>,
+    /// `false` deactivates the account: its tokens stop working at once.
+    pub active: Option<bool>,
+}
+
+/// Change an account's roles or deactivate it (administrators).
+#[utoipa::path(
+    tag = "admin-staff",
+    operation_id = "updateStaff",
+    params(("id" = Uuid, Path, description = "Staff account id")),
+    request_body = UpdateStaffRequest,
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 200, description = "The account as it is now", body = StaffView),
+        (status = 404, description = "No such account in the caller's scope (`staff_not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Empty role list, or an administrator deactivating themselves", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[patch("/staff/{id}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    origin: RequestOrigin,
+    id: web::Path<Uuid>,
+    body: ApiJson<UpdateStaffRequest>,
+) -> Result<web::Json<StaffView>, ApiError> {
+    staff.require_any(&[Role::Administrator])?;
+    let id = id.into_inner();
+    let target = db::staff::get(&state.db, id).await?.ok_or_else(staff_not_found)?;
+    let unit = db::org::get(&state.db, target.org_unit_id).await?;
+    if !staff.scope().covers(&unit.path) {
+        return Err(staff_not_found());
+    }
+    let body = body.0;
+    if let Some(roles) = &body.roles {
+        if roles.is_empty() {
+            return Err(DomainError::invalid("roles", "roles_required", Text::new("至少需要一个角色", "at least one role is required")).into());
+        }
+        let roles = Roles::new(roles.clone());
+        db::staff::set_roles(&state.db, id, &roles).await?;
+        state
+            .audit(
+                &staff.actor(),
+                &origin.0,
+                Event::new("staff.roles_changed").on("staff", id).with(json!({
+                    "from": target.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                    "to": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                })),
+            )
+            .await?;
+    }
+    if let Some(active) = body.active {
+        if !active && id == staff.account.id {
+            return Err(DomainError::invalid(
+                "active",
+                "cannot_deactivate_self",
+                Text::new("不能停用自己的账号", "you cannot deactivate your own account"),
+            )
+            .into());
+        }
+        db::staff::set_active(&state.db, id, active).await?;
+        let action = if active { "staff.activated" } else { "staff.deactivated" };
+        state.audit(&staff.actor(), &origin.0, Event::new(action).on("staff", id)).await?;
+    }
+    let now = db::staff::get(&state.db, id).await?.ok_or_else(staff_not_found)?;
+    Ok(web::Json(now.into()))
+}
+
+fn staff_not_found() -> ApiError {
+    DomainError::NotFound {
+        code: "staff_not_found",
+        message: Text::new("账号不存在", "no such staff account"),
+    }
+    .into()
+}

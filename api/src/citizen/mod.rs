@@ -1,0 +1,17 @@
+//! Citizens' operations under `/api/v1`: WeChat sign-in, token refresh, their profile and
+//! real-name registration.
+
+pub mod auth;
+pub mod profile;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(auth::wechat_login)
+        .service(auth::dev_login)
+        .service(auth::refresh)
+        .service(auth::logout)
+        .service(profile::me)
+        .service(profile::register_real_name)
+        .service(profile::bind_phone);
+}

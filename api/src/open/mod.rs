@@ -1,0 +1,10 @@
+//! Integrators: OAuth 2 client credentials at `/api/v1/oauth/token`, and their operations under
+//! `/api/v1/open`.
+
+pub mod oauth;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(oauth::token).service(oauth::whoami);
+}
