@@ -36,7 +36,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
     .service(
         scope::scope("/api/v1")
             .wrap(from_fn(rate_limit))
-            .service(scope::scope("/admin").configure(crate::admin::routes)),
+            // The nested /admin scope first: a scope matches by prefix, and the citizens' and
+            // integrators' routes must not shadow it.
+            .service(scope::scope("/admin").configure(crate::admin::routes))
+            .configure(crate::citizen::routes)
+            .configure(crate::open::routes),
     );
 }
 

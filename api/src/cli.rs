@@ -223,7 +223,9 @@ async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()
 }
 
 async fn audit_verify(settings: Settings) -> anyhow::Result<()> {
-    let conn = db::connect(&settings).await.context("opening the database")?;
+    let conn = db::connect(&settings)
+        .await
+        .context("opening the database")?;
     let check = db::audit::verify(&conn).await?;
     conn.close().await?;
     match check {
@@ -301,6 +303,16 @@ async fn create_user(settings: Settings, args: CreateUser) -> anyhow::Result<()>
             roles: Roles::new(roles),
         },
         false,
+    )
+    .await?;
+    db::audit::append(
+        &conn,
+        &db::audit::Actor::system(),
+        &db::audit::Origin::default(),
+        db::audit::Event::new("staff.created")
+            .on("staff", account.id)
+            .with(serde_json::json!({"via": "command line", "org_unit_id": org.id})),
+        chrono::Utc::now(),
     )
     .await?;
     conn.close().await?;

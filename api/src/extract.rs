@@ -207,18 +207,30 @@ impl StaffUser {
     /// 403 unless the caller holds one of `roles`. In production an administrator acting as
     /// such must have signed in with a TOTP code.
     pub fn require_any(&self, roles: &[Role]) -> Result<(), ApiError> {
-        let held: Vec<Role> = roles.iter().copied().filter(|r| self.account.roles.has(*r)).collect();
+        let held: Vec<Role> = roles
+            .iter()
+            .copied()
+            .filter(|r| self.account.roles.has(*r))
+            .collect();
         if held.is_empty() {
             return Err(ApiError::forbidden(
                 "forbidden",
                 Text::owned(
                     format!(
                         "需要以下角色之一：{}",
-                        roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join("、")
+                        roles
+                            .iter()
+                            .map(|r| r.as_str())
+                            .collect::<Vec<_>>()
+                            .join("、")
                     ),
                     format!(
                         "one of these roles is required: {}",
-                        roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+                        roles
+                            .iter()
+                            .map(|r| r.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 ),
             ));
@@ -243,7 +255,10 @@ impl StaffUser {
 
     /// The caller as the audit trail records them.
     pub fn actor(&self) -> Actor {
-        Actor::staff(self.account.id, self.account.roles.iter().map(|r| r.as_str()))
+        Actor::staff(
+            self.account.id,
+            self.account.roles.iter().map(|r| r.as_str()),
+        )
     }
 }
 
@@ -256,10 +271,13 @@ impl FromRequest for StaffUser {
         let token = bearer_token(req).map(str::to_owned);
         Box::pin(async move {
             let state = state.ok_or_else(missing_state)?;
-            let claims = state.tokens.verify_staff(&token.ok_or_else(unauthenticated)?)?;
-            let (account, org_path) = fengqiao_infra::db::staff::get_with_org_path(&state.db, claims.sub)
-                .await?
-                .ok_or_else(invalid_token)?;
+            let claims = state
+                .tokens
+                .verify_staff(&token.ok_or_else(unauthenticated)?)?;
+            let (account, org_path) =
+                fengqiao_infra::db::staff::get_with_org_path(&state.db, claims.sub)
+                    .await?
+                    .ok_or_else(invalid_token)?;
             if !account.active || account.token_version != claims.ver {
                 return Err(invalid_token());
             }
@@ -294,7 +312,9 @@ impl FromRequest for CitizenUser {
         let token = bearer_token(req).map(str::to_owned);
         Box::pin(async move {
             let state = state.ok_or_else(missing_state)?;
-            let claims = state.tokens.verify_citizen(&token.ok_or_else(unauthenticated)?)?;
+            let claims = state
+                .tokens
+                .verify_citizen(&token.ok_or_else(unauthenticated)?)?;
             let row = fengqiao_infra::db::citizens::get(&state.db, claims.sub)
                 .await?
                 .filter(|c| c.active)
@@ -341,7 +361,9 @@ impl FromRequest for ClientUser {
         let token = bearer_token(req).map(str::to_owned);
         Box::pin(async move {
             let state = state.ok_or_else(missing_state)?;
-            let claims = state.tokens.verify_client(&token.ok_or_else(unauthenticated)?)?;
+            let claims = state
+                .tokens
+                .verify_client(&token.ok_or_else(unauthenticated)?)?;
             let row = fengqiao_infra::db::api_clients::find_by_client_id(&state.db, &claims.sub)
                 .await?
                 .filter(|c| c.revoked_at.is_none())
@@ -359,7 +381,9 @@ impl FromRequest for ClientUser {
                         return Err(ApiError::rate_limited(retry_after.as_secs()));
                     }
                     Ok(RateDecision::Allowed { .. }) => {}
-                    Err(e) => tracing::warn!(error = %e, "client rate limiter unavailable; letting the request through"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "client rate limiter unavailable; letting the request through")
+                    }
                 }
             }
             // Scopes as held now: a narrowed client loses the others at once.
@@ -368,7 +392,10 @@ impl FromRequest for ClientUser {
             Ok(ClientUser {
                 client_id: row.client_id,
                 name: row.name,
-                scopes: granted.into_iter().filter(|s| current.contains(s)).collect(),
+                scopes: granted
+                    .into_iter()
+                    .filter(|s| current.contains(s))
+                    .collect(),
             })
         })
     }
@@ -387,7 +414,9 @@ impl FromRequest for RequestOrigin {
             .app_data::<Data<AppState>>()
             .is_some_and(|s| s.settings.server.trust_forwarded_for);
         let ip = if trust_forwarded {
-            req.connection_info().realip_remote_addr().map(str::to_owned)
+            req.connection_info()
+                .realip_remote_addr()
+                .map(str::to_owned)
         } else {
             req.peer_addr().map(|a| a.ip().to_string())
         };

@@ -3,8 +3,8 @@
 //! the info, tags, security schemes and the error responses every operation shares.
 
 use actix_web::App;
-use utoipa::openapi::path::Operation;
 use fengqiao_domain::identity::ClientScope;
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{
     ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes, SecurityScheme,
 };

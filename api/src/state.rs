@@ -31,7 +31,12 @@ pub struct AppState {
 impl AppState {
     /// Appends to the audit trail. Fails closed: if the entry cannot be written the request
     /// fails too, so nothing audited happens unrecorded (and no personal data is revealed).
-    pub async fn audit(&self, actor: &Actor, origin: &Origin, event: Event) -> Result<(), crate::error::ApiError> {
+    pub async fn audit(
+        &self,
+        actor: &Actor,
+        origin: &Origin,
+        event: Event,
+    ) -> Result<(), crate::error::ApiError> {
         audit::append(&self.db, actor, origin, event, chrono::Utc::now()).await?;
         Ok(())
     }

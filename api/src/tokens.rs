@@ -141,7 +141,12 @@ impl TokenKeys {
     /// Checks the header's key id and algorithm, the signature, issuer, audience, expiry and
     /// kind. `alg: none`, another algorithm, an unknown `kid`, a tampered or expired token all
     /// give the same 401.
-    fn verify<T: DeserializeOwned>(&self, token: &str, typ: &str, kind: impl Fn(&T) -> &Common) -> Result<T, ApiError> {
+    fn verify<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        typ: &str,
+        kind: impl Fn(&T) -> &Common,
+    ) -> Result<T, ApiError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| invalid_token())?;
         if header.alg != Algorithm::HS256 {
             return Err(invalid_token());
@@ -164,7 +169,12 @@ impl TokenKeys {
     }
 
     /// Signs an access token for `account`; `amr` records how they signed in.
-    pub fn issue_staff(&self, account: &StaffAccount, amr: &[&str], now: DateTime<Utc>) -> Result<String, ApiError> {
+    pub fn issue_staff(
+        &self,
+        account: &StaffAccount,
+        amr: &[&str],
+        now: DateTime<Utc>,
+    ) -> Result<String, ApiError> {
         self.sign(&StaffClaims {
             sub: account.id,
             org: account.org_unit_id,
@@ -190,7 +200,12 @@ impl TokenKeys {
         self.verify(token, "citizen", |c: &CitizenClaims| &c.common)
     }
 
-    pub fn issue_client(&self, client_id: &str, scope: &str, now: DateTime<Utc>) -> Result<String, ApiError> {
+    pub fn issue_client(
+        &self,
+        client_id: &str,
+        scope: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, ApiError> {
         self.sign(&ClientClaims {
             sub: client_id.to_owned(),
             scope: scope.to_owned(),
@@ -219,7 +234,11 @@ mod tests {
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-    fn keys(kid: &'static str, secret: &'static [u8], retired: Vec<(&'static str, &'static [u8])>) -> TokenKeys {
+    fn keys(
+        kid: &'static str,
+        secret: &'static [u8],
+        retired: Vec<(&'static str, &'static [u8])>,
+    ) -> TokenKeys {
         TokenKeys::new(TokenSettings {
             kid,
             secret,
@@ -237,12 +256,17 @@ mod tests {
     #[test]
     fn tokens_signed_by_a_retired_key_verify_until_it_is_removed() {
         let id = Uuid::now_v7();
-        let old = keys("k1", S1, vec![]).issue_citizen(id, Utc::now()).unwrap();
+        let old = keys("k1", S1, vec![])
+            .issue_citizen(id, Utc::now())
+            .unwrap();
         let rotated = keys("k2", S2, vec![("k1", S1)]);
         assert_eq!(rotated.verify_citizen(&old).unwrap().sub, id);
         let new = rotated.issue_citizen(id, Utc::now()).unwrap();
         assert!(jsonwebtoken::decode_header(&new).unwrap().kid.as_deref() == Some("k2"));
-        assert!(keys("k2", S2, vec![]).verify_citizen(&old).is_err(), "retired key removed");
+        assert!(
+            keys("k2", S2, vec![]).verify_citizen(&old).is_err(),
+            "retired key removed"
+        );
     }
 
     #[test]
@@ -253,16 +277,27 @@ mod tests {
         let payload = good.split('.').nth(1).unwrap();
 
         let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT","kid":"k1"}"#);
-        assert!(k.verify_citizen(&format!("{none_header}.{payload}.")).is_err());
+        assert!(
+            k.verify_citizen(&format!("{none_header}.{payload}."))
+                .is_err()
+        );
 
         let hs512 = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS512","typ":"JWT","kid":"k1"}"#);
         let sig = good.split('.').nth(2).unwrap();
-        assert!(k.verify_citizen(&format!("{hs512}.{payload}.{sig}")).is_err());
+        assert!(
+            k.verify_citizen(&format!("{hs512}.{payload}.{sig}"))
+                .is_err()
+        );
 
-        assert!(k.verify_staff(&good).is_err(), "a citizen token is not a staff token");
+        assert!(
+            k.verify_staff(&good).is_err(),
+            "a citizen token is not a staff token"
+        );
         assert!(k.verify_client(&good).is_err());
 
-        let expired = k.issue_citizen(id, Utc::now() - chrono::Duration::hours(2)).unwrap();
+        let expired = k
+            .issue_citizen(id, Utc::now() - chrono::Duration::hours(2))
+            .unwrap();
         assert!(k.verify_citizen(&expired).is_err());
 
         let other_audience = TokenKeys::new(TokenSettings {

@@ -37,7 +37,12 @@ pub trait Cache: Send + Sync {
     async fn delete(&self, key: &str) -> Result<(), Unavailable>;
     /// Stores `value` only when `key` is absent; `true` when this call stored it. A short-lived
     /// lock shared by every instance (`SET key value NX PX ttl` on Redis).
-    async fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, Unavailable>;
+    async fn set_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, Unavailable>;
     /// Answers whether the cache's backing service is reachable (for readiness checks).
     async fn ping(&self) -> Result<(), Unavailable>;
 }

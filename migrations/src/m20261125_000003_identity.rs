@@ -30,9 +30,18 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        for (name, col) in [("idx_citizens_id_number_hash", "id_number_hash"), ("idx_citizens_phone_hash", "phone_hash")] {
+        for (name, col) in [
+            ("idx_citizens_id_number_hash", "id_number_hash"),
+            ("idx_citizens_phone_hash", "phone_hash"),
+        ] {
             manager
-                .create_index(Index::create().name(name).table("citizens").col(col).to_owned())
+                .create_index(
+                    Index::create()
+                        .name(name)
+                        .table("citizens")
+                        .col(col)
+                        .to_owned(),
+                )
                 .await?;
         }
 

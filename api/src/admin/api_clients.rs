@@ -85,10 +85,21 @@ pub async fn create(
     let name = body.name.trim();
     let mut errors = Vec::new();
     if !(1..=64).contains(&name.chars().count()) {
-        errors.push(FieldError::new("name", "invalid_client_name", Text::new("名称须为 1 至 64 个字符", "the name must be 1 to 64 characters")));
+        errors.push(FieldError::new(
+            "name",
+            "invalid_client_name",
+            Text::new(
+                "名称须为 1 至 64 个字符",
+                "the name must be 1 to 64 characters",
+            ),
+        ));
     }
     if body.scopes.is_empty() {
-        errors.push(FieldError::new("scopes", "scopes_required", Text::new("至少需要一个权限范围", "at least one scope is required")));
+        errors.push(FieldError::new(
+            "scopes",
+            "scopes_required",
+            Text::new("至少需要一个权限范围", "at least one scope is required"),
+        ));
     }
     if !errors.is_empty() {
         return Err(DomainError::Validation(errors).into());
@@ -106,7 +117,9 @@ pub async fn create(
         .audit(
             &staff.actor(),
             &origin.0,
-            Event::new("api_client.created").on("api_client", &row.client_id).with(json!({"scopes": row.scopes})),
+            Event::new("api_client.created")
+                .on("api_client", &row.client_id)
+                .with(json!({"scopes": row.scopes})),
         )
         .await?;
     Ok(HttpResponse::Created().json(CreatedApiClient {
@@ -123,9 +136,18 @@ pub async fn create(
     responses((status = 200, description = "Every client, revoked ones included", body = [ApiClientView]))
 )]
 #[get("/api-clients")]
-pub async fn list(state: web::Data<AppState>, staff: StaffUser) -> Result<web::Json<Vec<ApiClientView>>, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+) -> Result<web::Json<Vec<ApiClientView>>, ApiError> {
     staff.require_any(&[Role::Administrator])?;
-    Ok(web::Json(api_clients::list(&state.db).await?.into_iter().map(Into::into).collect()))
+    Ok(web::Json(
+        api_clients::list(&state.db)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
 }
 
 /// Revoke an integrator client: its secret and tokens stop working at once (administrators).
@@ -156,7 +178,11 @@ pub async fn revoke(
             })
         })?;
     state
-        .audit(&staff.actor(), &origin.0, Event::new("api_client.revoked").on("api_client", &row.client_id))
+        .audit(
+            &staff.actor(),
+            &origin.0,
+            Event::new("api_client.revoked").on("api_client", &row.client_id),
+        )
         .await?;
     Ok(web::Json(row.into()))
 }

@@ -102,7 +102,8 @@ pub async fn search(
         to: q.to.map(|d| d.with_timezone(&Utc)),
     };
     let rows = audit::search(&state.db, &filter, limit.get() + 1, before).await?;
-    let page = fengqiao_domain::pagination::Page::from_overfetch(rows, limit, |r| r.seq.to_string());
+    let page =
+        fengqiao_domain::pagination::Page::from_overfetch(rows, limit, |r| r.seq.to_string());
     Ok(web::Json(AuditPage {
         items: page
             .items

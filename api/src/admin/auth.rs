@@ -86,7 +86,9 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 fn lockout_policy(state: &AppState) -> LockoutPolicy {
     LockoutPolicy {
         max_failures: state.settings.auth.lockout_max_failures.max(1),
-        lock_for: Duration::minutes(i64::try_from(state.settings.auth.lockout_minutes).unwrap_or(15)),
+        lock_for: Duration::minutes(
+            i64::try_from(state.settings.auth.lockout_minutes).unwrap_or(15),
+        ),
     }
 }
 
@@ -129,7 +131,10 @@ pub async fn login(
         let until = record.locked_until.unwrap_or(now);
         state
             .audit(
-                &Actor::staff(record.account.id, record.account.roles.iter().map(|r| r.as_str())),
+                &Actor::staff(
+                    record.account.id,
+                    record.account.roles.iter().map(|r| r.as_str()),
+                ),
                 &origin,
                 Event::new("staff.login.refused_locked").on("staff", record.account.id),
             )
@@ -146,23 +151,45 @@ pub async fn login(
         .map_err(ApiError::internal)?;
     let Some(record) = found else {
         state
-            .audit(&Actor::anonymous(), &origin, Event::new("staff.login.failed").with(json!({"reason": "unknown_user"})))
+            .audit(
+                &Actor::anonymous(),
+                &origin,
+                Event::new("staff.login.failed").with(json!({"reason": "unknown_user"})),
+            )
             .await?;
         return Err(invalid_credentials());
     };
-    let actor = Actor::staff(record.account.id, record.account.roles.iter().map(|r| r.as_str()));
+    let actor = Actor::staff(
+        record.account.id,
+        record.account.roles.iter().map(|r| r.as_str()),
+    );
     if !matches {
         let (failures, locked_until) = policy.after_failure(record.failed_logins, now);
-        db::staff::record_failed_login(&state.db, record.account.id, failures, locked_until).await?;
-        let event = if locked_until.is_some() { "staff.login.locked" } else { "staff.login.failed" };
+        db::staff::record_failed_login(&state.db, record.account.id, failures, locked_until)
+            .await?;
+        let event = if locked_until.is_some() {
+            "staff.login.locked"
+        } else {
+            "staff.login.failed"
+        };
         state
-            .audit(&actor, &origin, Event::new(event).on("staff", record.account.id).with(json!({"reason": "wrong_password"})))
+            .audit(
+                &actor,
+                &origin,
+                Event::new(event)
+                    .on("staff", record.account.id)
+                    .with(json!({"reason": "wrong_password"})),
+            )
             .await?;
         return Err(invalid_credentials());
     }
     if !record.account.active {
         state
-            .audit(&actor, &origin, Event::new("staff.login.refused_inactive").on("staff", record.account.id))
+            .audit(
+                &actor,
+                &origin,
+                Event::new("staff.login.refused_inactive").on("staff", record.account.id),
+            )
             .await?;
         return Err(ApiError::forbidden(
             "account_inactive",
@@ -183,20 +210,36 @@ pub async fn login(
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("TOTP enabled without a secret")))?;
         if !totp_ok(&state, record.account.id, secret, &code).await? {
             let (failures, locked_until) = policy.after_failure(record.failed_logins, now);
-            db::staff::record_failed_login(&state.db, record.account.id, failures, locked_until).await?;
+            db::staff::record_failed_login(&state.db, record.account.id, failures, locked_until)
+                .await?;
             state
-                .audit(&actor, &origin, Event::new("staff.login.failed").on("staff", record.account.id).with(json!({"reason": "wrong_totp"})))
+                .audit(
+                    &actor,
+                    &origin,
+                    Event::new("staff.login.failed")
+                        .on("staff", record.account.id)
+                        .with(json!({"reason": "wrong_totp"})),
+                )
                 .await?;
             return Err(ApiError::unauthorized(
                 "invalid_totp",
-                Text::new("动态口令错误或已使用", "the TOTP code is wrong or already used"),
+                Text::new(
+                    "动态口令错误或已使用",
+                    "the TOTP code is wrong or already used",
+                ),
             ));
         }
         amr.push("otp");
     }
     db::staff::record_login(&state.db, record.account.id, now).await?;
     state
-        .audit(&actor, &origin, Event::new("staff.login.succeeded").on("staff", record.account.id).with(json!({"amr": amr})))
+        .audit(
+            &actor,
+            &origin,
+            Event::new("staff.login.succeeded")
+                .on("staff", record.account.id)
+                .with(json!({"amr": amr})),
+        )
         .await?;
     let access_token = state.tokens.issue_staff(&record.account, &amr, now)?;
     Ok(web::Json(LoginResponse {
@@ -220,7 +263,12 @@ fn account_locked(retry_after_secs: i64) -> ApiError {
 
 /// Checks a TOTP code against the sealed secret; a code's time step is accepted once only
 /// (remembered in the shared cache), so a shoulder-surfed code cannot be replayed.
-async fn totp_ok(state: &AppState, staff_id: Uuid, sealed_secret: &str, code: &str) -> Result<bool, ApiError> {
+async fn totp_ok(
+    state: &AppState,
+    staff_id: Uuid,
+    sealed_secret: &str,
+    code: &str,
+) -> Result<bool, ApiError> {
     let secret = state
         .crypto
         .open("staff_accounts.totp_secret", sealed_secret)
@@ -233,7 +281,11 @@ async fn totp_ok(state: &AppState, staff_id: Uuid, sealed_secret: &str, code: &s
     let first_use = state
         .shared
         .cache
-        .set_if_absent(&format!("totp-used:{staff_id}:{step}"), b"1", std::time::Duration::from_secs(120))
+        .set_if_absent(
+            &format!("totp-used:{staff_id}:{step}"),
+            b"1",
+            std::time::Duration::from_secs(120),
+        )
         .await?;
     Ok(first_use)
 }
@@ -265,10 +317,18 @@ pub async fn me(staff: StaffUser) -> web::Json<StaffView> {
     responses((status = 204, description = "Signed out everywhere"))
 )]
 #[post("/auth/logout")]
-pub async fn logout(state: web::Data<AppState>, staff: StaffUser, origin: RequestOrigin) -> Result<HttpResponse, ApiError> {
+pub async fn logout(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    origin: RequestOrigin,
+) -> Result<HttpResponse, ApiError> {
     db::staff::revoke_tokens(&state.db, staff.account.id).await?;
     state
-        .audit(&staff.actor(), &origin.0, Event::new("staff.logout").on("staff", staff.account.id))
+        .audit(
+            &staff.actor(),
+            &origin.0,
+            Event::new("staff.logout").on("staff", staff.account.id),
+        )
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -294,7 +354,11 @@ pub struct TotpEnrolment {
     )
 )]
 #[post("/auth/totp/enrol")]
-pub async fn totp_enrol(state: web::Data<AppState>, staff: StaffUser, origin: RequestOrigin) -> Result<web::Json<TotpEnrolment>, ApiError> {
+pub async fn totp_enrol(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    origin: RequestOrigin,
+) -> Result<web::Json<TotpEnrolment>, ApiError> {
     if staff.account.totp_enabled {
         return Err(ApiError::from(fengqiao_domain::DomainError::Conflict {
             code: "totp_already_enabled",
@@ -302,7 +366,8 @@ pub async fn totp_enrol(state: web::Data<AppState>, staff: StaffUser, origin: Re
         }));
     }
     let secret = totp::new_secret();
-    let uri = totp::provisioning_uri(&secret, &staff.account.username).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+    let uri = totp::provisioning_uri(&secret, &staff.account.username)
+        .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
     let encoded = {
         use base64::Engine as _;
         base64::engine::general_purpose::STANDARD.encode(&secret)
@@ -313,7 +378,11 @@ pub async fn totp_enrol(state: web::Data<AppState>, staff: StaffUser, origin: Re
         .map_err(ApiError::internal)?;
     db::staff::set_totp_secret(&state.db, staff.account.id, Some(sealed), false).await?;
     state
-        .audit(&staff.actor(), &origin.0, Event::new("staff.totp.enrolment_started").on("staff", staff.account.id))
+        .audit(
+            &staff.actor(),
+            &origin.0,
+            Event::new("staff.totp.enrolment_started").on("staff", staff.account.id),
+        )
         .await?;
     let base32 = uri
         .split("secret=")
@@ -356,7 +425,10 @@ pub async fn totp_verify(
     let Some((sealed, false)) = db::staff::totp_of(&state.db, staff.account.id).await? else {
         return Err(ApiError::from(fengqiao_domain::DomainError::Conflict {
             code: "totp_not_enrolled",
-            message: Text::new("没有进行中的动态口令登记", "no TOTP enrolment is in progress"),
+            message: Text::new(
+                "没有进行中的动态口令登记",
+                "no TOTP enrolment is in progress",
+            ),
         }));
     };
     if !totp_ok(&state, staff.account.id, &sealed, &body.0.code).await? {
@@ -370,7 +442,11 @@ pub async fn totp_verify(
     // Tokens issued without the second factor end here.
     db::staff::revoke_tokens(&state.db, staff.account.id).await?;
     state
-        .audit(&staff.actor(), &origin.0, Event::new("staff.totp.enabled").on("staff", staff.account.id))
+        .audit(
+            &staff.actor(),
+            &origin.0,
+            Event::new("staff.totp.enabled").on("staff", staff.account.id),
+        )
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

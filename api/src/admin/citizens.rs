@@ -42,16 +42,27 @@ pub async fn get(
     id: web::Path<Uuid>,
     query: ApiQuery<CitizenQuery>,
 ) -> Result<web::Json<CitizenProfile>, ApiError> {
-    staff.require_any(&[Role::Registrar, Role::Handler, Role::Supervisor, Role::Administrator])?;
+    staff.require_any(&[
+        Role::Registrar,
+        Role::Handler,
+        Role::Supervisor,
+        Role::Administrator,
+    ])?;
     let reveal = query.0.reveal;
     if reveal {
         staff.require_any(&[Role::Registrar, Role::Handler])?;
     }
-    let row = citizens::get(&state.db, id.into_inner()).await?.ok_or_else(citizen_not_found)?;
+    let row = citizens::get(&state.db, id.into_inner())
+        .await?
+        .ok_or_else(citizen_not_found)?;
     if reveal {
         // Recorded before the data leaves: no record, no reveal.
         state
-            .audit(&staff.actor(), &origin.0, Event::new("citizen.personal_data.read").on("citizen", row.id))
+            .audit(
+                &staff.actor(),
+                &origin.0,
+                Event::new("citizen.personal_data.read").on("citizen", row.id),
+            )
             .await?;
     }
     Ok(web::Json(profile_of(&state, &row, reveal)?))

@@ -96,7 +96,14 @@ pub async fn list(
     let query = query.0;
     let limit = PageLimit::parse(query.limit)?;
     let cursor = query.cursor.as_deref().map(Cursor::decode).transpose()?;
-    let page = db::org::list(&state.db, &staff.scope(), query.parent_id, limit, cursor.as_ref()).await?;
+    let page = db::org::list(
+        &state.db,
+        &staff.scope(),
+        query.parent_id,
+        limit,
+        cursor.as_ref(),
+    )
+    .await?;
     Ok(web::Json(OrgUnitPage {
         items: page.items.into_iter().map(Into::into).collect(),
         next_cursor: page.next_cursor.map(|c| c.encode()),
@@ -118,12 +125,11 @@ pub async fn list(
 #[get("/org-units/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<OrgUnitView>, ApiError> {
-    Ok(web::Json(
-        db::org::get(&state.db, id.into_inner()).await?.into(),
-    ))
+    let unit = db::org::get_in(&state.db, &staff.scope(), id.into_inner()).await?;
+    Ok(web::Json(unit.into()))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -99,22 +99,38 @@ pub async fn create(
     let body = body.0;
     let mut v = Validator::new();
     let username = v.check("username", Username::parse(&body.username));
-    let password = v.check("password", NewPassword::parse(&body.password, &body.username));
+    let password = v.check(
+        "password",
+        NewPassword::parse(&body.password, &body.username),
+    );
     let display_name = body.display_name.trim().to_owned();
     if !(1..=64).contains(&display_name.chars().count()) {
         v.push(FieldError::new(
             "display_name",
             "invalid_display_name",
-            Text::new("显示名称须为 1 至 64 个字符", "the display name must be 1 to 64 characters"),
+            Text::new(
+                "显示名称须为 1 至 64 个字符",
+                "the display name must be 1 to 64 characters",
+            ),
         ));
     }
     if body.roles.is_empty() {
-        v.push(FieldError::new("roles", "roles_required", Text::new("至少需要一个角色", "at least one role is required")));
+        v.push(FieldError::new(
+            "roles",
+            "roles_required",
+            Text::new("至少需要一个角色", "at least one role is required"),
+        ));
     }
     let (username, password) = v.finish(|| Some((username?, password?)))?;
     let unit = db::org::get_in(&state.db, &staff.scope(), body.org_unit_id)
         .await
-        .map_err(|_| DomainError::invalid("org_unit_id", "org_unit_not_found", Text::new("机构不存在", "no such organisation unit")))?;
+        .map_err(|_| {
+            DomainError::invalid(
+                "org_unit_id",
+                "org_unit_not_found",
+                Text::new("机构不存在", "no such organisation unit"),
+            )
+        })?;
     let hash = web::block(move || password::hash(password.expose()))
         .await
         .map_err(ApiError::internal)?
@@ -135,10 +151,12 @@ pub async fn create(
         .audit(
             &staff.actor(),
             &origin.0,
-            Event::new("staff.created").on("staff", account.id).with(json!({
-                "org_unit_id": unit.id,
-                "roles": account.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-            })),
+            Event::new("staff.created")
+                .on("staff", account.id)
+                .with(json!({
+                    "org_unit_id": unit.id,
+                    "roles": account.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                })),
         )
         .await?;
     Ok(HttpResponse::Created().json(StaffView::from(account)))
@@ -177,7 +195,9 @@ pub async fn update(
 ) -> Result<web::Json<StaffView>, ApiError> {
     staff.require_any(&[Role::Administrator])?;
     let id = id.into_inner();
-    let target = db::staff::get(&state.db, id).await?.ok_or_else(staff_not_found)?;
+    let target = db::staff::get(&state.db, id)
+        .await?
+        .ok_or_else(staff_not_found)?;
     let unit = db::org::get(&state.db, target.org_unit_id).await?;
     if !staff.scope().covers(&unit.path) {
         return Err(staff_not_found());
@@ -185,7 +205,12 @@ pub async fn update(
     let body = body.0;
     if let Some(roles) = &body.roles {
         if roles.is_empty() {
-            return Err(DomainError::invalid("roles", "roles_required", Text::new("至少需要一个角色", "at least one role is required")).into());
+            return Err(DomainError::invalid(
+                "roles",
+                "roles_required",
+                Text::new("至少需要一个角色", "at least one role is required"),
+            )
+            .into());
         }
         let roles = Roles::new(roles.clone());
         db::staff::set_roles(&state.db, id, &roles).await?;
@@ -193,10 +218,12 @@ pub async fn update(
             .audit(
                 &staff.actor(),
                 &origin.0,
-                Event::new("staff.roles_changed").on("staff", id).with(json!({
-                    "from": target.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-                    "to": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-                })),
+                Event::new("staff.roles_changed")
+                    .on("staff", id)
+                    .with(json!({
+                        "from": target.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                        "to": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                    })),
             )
             .await?;
     }
@@ -205,15 +232,30 @@ pub async fn update(
             return Err(DomainError::invalid(
                 "active",
                 "cannot_deactivate_self",
-                Text::new("不能停用自己的账号", "you cannot deactivate your own account"),
+                Text::new(
+                    "不能停用自己的账号",
+                    "you cannot deactivate your own account",
+                ),
             )
             .into());
         }
         db::staff::set_active(&state.db, id, active).await?;
-        let action = if active { "staff.activated" } else { "staff.deactivated" };
-        state.audit(&staff.actor(), &origin.0, Event::new(action).on("staff", id)).await?;
+        let action = if active {
+            "staff.activated"
+        } else {
+            "staff.deactivated"
+        };
+        state
+            .audit(
+                &staff.actor(),
+                &origin.0,
+                Event::new(action).on("staff", id),
+            )
+            .await?;
     }
-    let now = db::staff::get(&state.db, id).await?.ok_or_else(staff_not_found)?;
+    let now = db::staff::get(&state.db, id)
+        .await?
+        .ok_or_else(staff_not_found)?;
     Ok(web::Json(now.into()))
 }
 

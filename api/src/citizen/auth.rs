@@ -50,12 +50,18 @@ pub fn wechat_error(e: WeChatError) -> ApiError {
     match e {
         WeChatError::InvalidCode { .. } => ApiError::unauthorized(
             "invalid_wechat_code",
-            Text::new("微信登录凭证无效或已使用，请重新登录", "the WeChat code is invalid or already used; try again"),
+            Text::new(
+                "微信登录凭证无效或已使用，请重新登录",
+                "the WeChat code is invalid or already used; try again",
+            ),
         ),
         WeChatError::RateLimited => ApiError::rate_limited(60),
         WeChatError::Blocked => ApiError::forbidden(
             "wechat_user_blocked",
-            Text::new("微信判定该用户存在风险，暂不能登录", "WeChat blocked this user as high-risk"),
+            Text::new(
+                "微信判定该用户存在风险，暂不能登录",
+                "WeChat blocked this user as high-risk",
+            ),
         ),
         WeChatError::Unavailable(reason) => {
             tracing::warn!(reason = %reason, "WeChat unavailable");
@@ -73,11 +79,23 @@ pub fn wechat_error(e: WeChatError) -> ApiError {
 }
 
 /// Issues an access token and a refresh token in `family` (a new family on sign-in).
-async fn session_for(state: &AppState, row: &CitizenRow, family: Uuid) -> Result<CitizenSession, ApiError> {
+async fn session_for(
+    state: &AppState,
+    row: &CitizenRow,
+    family: Uuid,
+) -> Result<CitizenSession, ApiError> {
     let now = Utc::now();
     let days = i64::try_from(state.settings.auth.refresh_token_ttl_days).unwrap_or(30);
     let refresh_token = random_token();
-    citizens::issue_refresh_token(&state.db, row.id, family, token_hash(&refresh_token), now + Duration::days(days), now).await?;
+    citizens::issue_refresh_token(
+        &state.db,
+        row.id,
+        family,
+        token_hash(&refresh_token),
+        now + Duration::days(days),
+        now,
+    )
+    .await?;
     Ok(CitizenSession {
         access_token: state.tokens.issue_citizen(row.id, now)?,
         token_type: "Bearer",
@@ -139,9 +157,19 @@ async fn sign_in(
             Text::new("该账号已停用", "this account has been deactivated"),
         ));
     }
-    let action = if created { "citizen.registered" } else { "citizen.login" };
+    let action = if created {
+        "citizen.registered"
+    } else {
+        "citizen.login"
+    };
     state
-        .audit(&Actor::citizen(row.id), &origin.0, Event::new(action).on("citizen", row.id).with(json!({"method": method})))
+        .audit(
+            &Actor::citizen(row.id),
+            &origin.0,
+            Event::new(action)
+                .on("citizen", row.id)
+                .with(json!({"method": method})),
+        )
         .await?;
     Ok(web::Json(session_for(state, &row, Uuid::now_v7()).await?))
 }
@@ -180,11 +208,16 @@ pub async fn dev_login(
         return Err(fengqiao_domain::DomainError::invalid(
             "openid",
             "invalid_openid",
-            Text::new("openid 须为 1 至 64 个字符", "the openid must be 1 to 64 characters"),
+            Text::new(
+                "openid 须为 1 至 64 个字符",
+                "the openid must be 1 to 64 characters",
+            ),
         )
         .into());
     }
-    let (row, created) = citizens::upsert_by_openid(&state.db, &format!("dev:{openid}"), None, None, Utc::now()).await?;
+    let (row, created) =
+        citizens::upsert_by_openid(&state.db, &format!("dev:{openid}"), None, None, Utc::now())
+            .await?;
     sign_in(&state, &origin, row, created, "dev").await
 }
 
@@ -198,7 +231,10 @@ pub struct RefreshRequest {
 fn invalid_refresh() -> ApiError {
     ApiError::unauthorized(
         "invalid_refresh_token",
-        Text::new("登录已失效，请重新登录", "the refresh token is invalid or expired; sign in again"),
+        Text::new(
+            "登录已失效，请重新登录",
+            "the refresh token is invalid or expired; sign in again",
+        ),
     )
 }
 
@@ -220,21 +256,31 @@ pub async fn refresh(
     origin: RequestOrigin,
     body: ApiJson<RefreshRequest>,
 ) -> Result<web::Json<CitizenSession>, ApiError> {
-    let presented = citizens::present_refresh_token(&state.db, &token_hash(&body.0.refresh_token), Utc::now()).await?;
+    let presented =
+        citizens::present_refresh_token(&state.db, &token_hash(&body.0.refresh_token), Utc::now())
+            .await?;
     match presented {
-        Presented::Rotated { citizen_id, family_id } => {
+        Presented::Rotated {
+            citizen_id,
+            family_id,
+        } => {
             let row = citizens::get(&state.db, citizen_id)
                 .await?
                 .filter(|c| c.active)
                 .ok_or_else(invalid_refresh)?;
             Ok(web::Json(session_for(&state, &row, family_id).await?))
         }
-        Presented::Reused { citizen_id, family_id } => {
+        Presented::Reused {
+            citizen_id,
+            family_id,
+        } => {
             state
                 .audit(
                     &Actor::citizen(citizen_id),
                     &origin.0,
-                    Event::new("citizen.refresh_token.reused").on("citizen", citizen_id).with(json!({"family_id": family_id})),
+                    Event::new("citizen.refresh_token.reused")
+                        .on("citizen", citizen_id)
+                        .with(json!({"family_id": family_id})),
                 )
                 .await?;
             Err(ApiError::unauthorized(
@@ -262,10 +308,16 @@ pub async fn logout(
     origin: RequestOrigin,
     body: ApiJson<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some((citizen_id, family_id)) = citizens::family_of(&state.db, &token_hash(&body.0.refresh_token)).await? {
+    if let Some((citizen_id, family_id)) =
+        citizens::family_of(&state.db, &token_hash(&body.0.refresh_token)).await?
+    {
         citizens::revoke_family(&state.db, family_id, Utc::now()).await?;
         state
-            .audit(&Actor::citizen(citizen_id), &origin.0, Event::new("citizen.logout").on("citizen", citizen_id))
+            .audit(
+                &Actor::citizen(citizen_id),
+                &origin.0,
+                Event::new("citizen.logout").on("citizen", citizen_id),
+            )
             .await?;
     }
     Ok(HttpResponse::NoContent().finish())

@@ -42,8 +42,15 @@ pub struct CitizenProfile {
 }
 
 /// Opens a row's sealed values and shows them masked, or clear when `reveal` is set.
-pub fn profile_of(state: &AppState, row: &CitizenRow, reveal: bool) -> Result<CitizenProfile, ApiError> {
-    let open = |context: &str, sealed: &Option<String>, mask: fn(&str) -> String| -> Result<Option<String>, ApiError> {
+pub fn profile_of(
+    state: &AppState,
+    row: &CitizenRow,
+    reveal: bool,
+) -> Result<CitizenProfile, ApiError> {
+    let open = |context: &str,
+                sealed: &Option<String>,
+                mask: fn(&str) -> String|
+     -> Result<Option<String>, ApiError> {
         sealed
             .as_deref()
             .map(|s| {
@@ -82,7 +89,10 @@ pub fn standing_of(row: &CitizenRow) -> CitizenStanding {
     responses((status = 200, description = "The caller's profile, personal data masked", body = CitizenProfile))
 )]
 #[get("/me")]
-pub async fn me(state: web::Data<AppState>, citizen: CitizenUser) -> Result<web::Json<CitizenProfile>, ApiError> {
+pub async fn me(
+    state: web::Data<AppState>,
+    citizen: CitizenUser,
+) -> Result<web::Json<CitizenProfile>, ApiError> {
     Ok(web::Json(profile_of(&state, &citizen.row, false)?))
 }
 
@@ -121,10 +131,18 @@ pub async fn register_real_name(
     let now = Utc::now();
     let mut v = Validator::new();
     let name = v.check("name", PersonName::parse(&body.name));
-    let id_number = v.check("id_number", IdCardNumber::parse(&body.id_number, fengqiao_domain::calendar::local_date(now)));
+    let id_number = v.check(
+        "id_number",
+        IdCardNumber::parse(&body.id_number, fengqiao_domain::calendar::local_date(now)),
+    );
     let phone = v.check("phone", PhoneNumber::parse(&body.phone));
     let (name, id_number, phone) = v.finish(|| Some((name?, id_number?, phone?)))?;
-    let seal = |context: &str, clear: &str| state.crypto.seal(context, clear).map_err(ApiError::internal);
+    let seal = |context: &str, clear: &str| {
+        state
+            .crypto
+            .seal(context, clear)
+            .map_err(ApiError::internal)
+    };
     let sealed = SealedRealName {
         name: seal(NAME, name.expose())?,
         id_number: seal(ID_NUMBER, id_number.expose())?,
@@ -134,7 +152,11 @@ pub async fn register_real_name(
     };
     let row = citizens::set_real_name(&state.db, citizen.id, sealed, now).await?;
     state
-        .audit(&citizen.actor(), &origin.0, Event::new("citizen.real_name.registered").on("citizen", citizen.id))
+        .audit(
+            &citizen.actor(),
+            &origin.0,
+            Event::new("citizen.real_name.registered").on("citizen", citizen.id),
+        )
         .await?;
     Ok(web::Json(profile_of(&state, &row, false)?))
 }
@@ -172,11 +194,18 @@ pub async fn bind_phone(
         .await
         .map_err(super::auth::wechat_error)?;
     let phone = PhoneNumber::parse(&info.pure_phone_number).map_err(DomainError::from)?;
-    let sealed = state.crypto.seal(PHONE, phone.expose()).map_err(ApiError::internal)?;
+    let sealed = state
+        .crypto
+        .seal(PHONE, phone.expose())
+        .map_err(ApiError::internal)?;
     let hash = state.crypto.lookup_hash(PHONE, phone.expose());
     let row = citizens::set_phone(&state.db, citizen.id, sealed, hash, Utc::now()).await?;
     state
-        .audit(&citizen.actor(), &origin.0, Event::new("citizen.phone.bound").on("citizen", citizen.id))
+        .audit(
+            &citizen.actor(),
+            &origin.0,
+            Event::new("citizen.phone.bound").on("citizen", citizen.id),
+        )
         .await?;
     Ok(web::Json(profile_of(&state, &row, false)?))
 }

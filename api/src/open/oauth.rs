@@ -50,7 +50,12 @@ fn oauth_error(status: u16, code: &'static str, zh: &'static str, en: &'static s
 }
 
 fn invalid_client() -> ApiError {
-    oauth_error(401, "invalid_client", "接入方身份验证失败", "client authentication failed")
+    oauth_error(
+        401,
+        "invalid_client",
+        "接入方身份验证失败",
+        "client authentication failed",
+    )
 }
 
 /// HTTP Basic credentials, if sent.
@@ -97,7 +102,10 @@ pub async fn token(
         serde_urlencoded::from_bytes(&body).map_err(|e| {
             ApiError::bad_request(
                 "invalid_request",
-                Text::owned(format!("请求格式错误：{e}"), format!("malformed token request: {e}")),
+                Text::owned(
+                    format!("请求格式错误：{e}"),
+                    format!("malformed token request: {e}"),
+                ),
                 None,
             )
         })?
@@ -116,14 +124,25 @@ pub async fn token(
         _ => return Err(invalid_client()),
     };
     let client = api_clients::find_by_client_id(&state.db, &client_id).await?;
-    let Some(client) = client.filter(|c| c.revoked_at.is_none() && api_clients::secret_matches(c, &secret)) else {
+    let Some(client) =
+        client.filter(|c| c.revoked_at.is_none() && api_clients::secret_matches(c, &secret))
+    else {
         state
-            .audit(&Actor::anonymous(), &origin.0, Event::new("api_client.token.refused").with(json!({"client_id": client_id})))
+            .audit(
+                &Actor::anonymous(),
+                &origin.0,
+                Event::new("api_client.token.refused").with(json!({"client_id": client_id})),
+            )
             .await?;
         return Err(invalid_client());
     };
     let held = ClientScope::parse_list(&client.scopes).unwrap_or_default();
-    let granted = match form.scope.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let granted = match form
+        .scope
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         None => held,
         Some(asked) => {
             let asked = ClientScope::parse_list(asked).map_err(|_| invalid_scope())?;
@@ -134,7 +153,9 @@ pub async fn token(
         }
     };
     let scope = ClientScope::join(&granted);
-    let access_token = state.tokens.issue_client(&client.client_id, &scope, Utc::now())?;
+    let access_token = state
+        .tokens
+        .issue_client(&client.client_id, &scope, Utc::now())?;
     state
         .audit(
             &Actor::client(&client.client_id, &scope),
@@ -151,7 +172,12 @@ pub async fn token(
 }
 
 fn invalid_scope() -> ApiError {
-    oauth_error(400, "invalid_scope", "请求的权限范围超出授权", "the requested scope exceeds the client's scopes")
+    oauth_error(
+        400,
+        "invalid_scope",
+        "请求的权限范围超出授权",
+        "the requested scope exceeds the client's scopes",
+    )
 }
 
 #[derive(Serialize, ToSchema)]

@@ -79,6 +79,8 @@ impl Drop for TestDb {
 
 /// A running service and what a test needs to talk to it.
 pub struct TestApp {
+    /// The WeChat stand-in this app talks to.
+    pub wechat: wiremock::MockServer,
     pub address: String,
     pub client: reqwest::Client,
     pub settings: Settings,
@@ -139,6 +141,10 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
     let (mut settings, data_dir, db, redis_prefix) = test_settings().await;
+    let wechat = wiremock::MockServer::start().await;
+    settings.wechat.base_url = wechat.uri();
+    settings.wechat.appid = "wx-test-appid".into();
+    settings.wechat.secret = Some(Secret::new("wechat-test-secret"));
     customise(&mut settings);
     let app = Application::build(settings.clone())
         .await
@@ -147,6 +153,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
     let demo_admin_password = app.demo_admin().map(|d| d.admin_password.clone());
     tokio::spawn(app.run_until_stopped());
     TestApp {
+        wechat,
         address,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -270,19 +277,93 @@ pub async fn problem(res: reqwest::Response, status: u16) -> Value {
     body
 }
 
-/// Creates a staff account directly in the database and signs it in; returns its token.
+/// Creates a staff account at the county and signs it in; returns its token.
 pub async fn staff_token(
     app: &TestApp,
     username: &str,
     roles: &[fengqiao_domain::identity::Role],
 ) -> String {
+    staff_in(app, username, "410122", roles).await
+}
+
+impl TestApp {
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn patch_json_as(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn put_json_as(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .put(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Signs a citizen in through the development login; returns the session body.
+    pub async fn dev_citizen(&self, openid: &str) -> Value {
+        let res = self
+            .post_json("/api/v1/auth/dev-login", &json!({"openid": openid}))
+            .await;
+        assert_eq!(res.status(), 200);
+        res.json().await.expect("json")
+    }
+
+    /// The id of the demo unit with `code`.
+    pub async fn org_id(&self, code: &str) -> uuid::Uuid {
+        let conn = self.raw_db().await;
+        let unit = fengqiao_infra::db::org::find_by_code(&conn, code)
+            .await
+            .unwrap()
+            .expect("unit exists");
+        conn.close().await.ok();
+        unit.id
+    }
+
+    /// Audit entries with `action`, via the administrator API.
+    pub async fn audit_entries(&self, admin_token: &str, action: &str) -> Vec<Value> {
+        let res = self
+            .get_as(
+                &format!("/api/v1/admin/audit?action={action}&limit=100"),
+                admin_token,
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        let page: Value = res.json().await.expect("json");
+        page["items"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+/// Creates a staff account in the unit with `org_code`, signs it in; returns its token.
+pub async fn staff_in(
+    app: &TestApp,
+    username: &str,
+    org_code: &str,
+    roles: &[fengqiao_domain::identity::Role],
+) -> String {
     use fengqiao_domain::identity::Roles;
     use fengqiao_infra::db;
     let conn = app.raw_db().await;
-    let county = db::org::find_by_code(&conn, "410122")
+    let unit = db::org::find_by_code(&conn, org_code)
         .await
         .unwrap()
-        .expect("demo county");
+        .expect("unit exists");
     let password = "Staff-password-2026";
     db::staff::create(
         &conn,
@@ -290,7 +371,7 @@ pub async fn staff_token(
             username: username.to_owned(),
             display_name: username.to_owned(),
             password_hash: fengqiao_infra::password::hash(password).unwrap(),
-            org_unit_id: county.id,
+            org_unit_id: unit.id,
             roles: Roles::new(roles.to_vec()),
         },
         false,

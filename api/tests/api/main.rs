@@ -8,9 +8,12 @@
 
 mod helpers;
 
+mod access;
 mod admin;
+mod citizens;
 mod errors;
 mod health;
 mod migrations;
 mod openapi;
 mod process;
+mod staff_auth;

@@ -49,7 +49,11 @@ impl LockoutPolicy {
 
     /// The failure count after one more failure, and the lock it triggers, if any. The count
     /// restarts after a lock so the next lock needs as many failures again.
-    pub fn after_failure(&self, failures_so_far: u32, now: DateTime<Utc>) -> (u32, Option<DateTime<Utc>>) {
+    pub fn after_failure(
+        &self,
+        failures_so_far: u32,
+        now: DateTime<Utc>,
+    ) -> (u32, Option<DateTime<Utc>>) {
         let failures = failures_so_far.saturating_add(1);
         if failures >= self.max_failures {
             (0, Some(now + self.lock_for))

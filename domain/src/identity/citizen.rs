@@ -67,7 +67,19 @@ impl RefreshTokenState {
 }
 
 /// What an integrator client may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 pub enum ClientScope {
     #[serde(rename = "petitions:read")]
     PetitionsRead,
@@ -111,7 +123,11 @@ impl ClientScope {
     }
 
     pub fn join(scopes: &[ClientScope]) -> String {
-        scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
+        scopes
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -144,29 +160,78 @@ mod tests {
 
     #[test]
     fn real_name_gates_accusations_and_bookings() {
-        let anonymous = CitizenStanding { real_name: false, phone_bound: true };
+        let anonymous = CitizenStanding {
+            real_name: false,
+            phone_bound: true,
+        };
         assert!(matches!(
             anonymous.require_real_name(),
-            Err(DomainError::Forbidden { code: "real_name_required", .. })
+            Err(DomainError::Forbidden {
+                code: "real_name_required",
+                ..
+            })
         ));
-        assert!(CitizenStanding { real_name: true, phone_bound: true }.require_real_name().is_ok());
+        assert!(
+            CitizenStanding {
+                real_name: true,
+                phone_bound: true
+            }
+            .require_real_name()
+            .is_ok()
+        );
     }
 
     #[test]
     fn a_reused_refresh_token_revokes_its_family() {
-        let fresh = RefreshTokenState { used: false, revoked: false, expired: false };
+        let fresh = RefreshTokenState {
+            used: false,
+            revoked: false,
+            expired: false,
+        };
         assert_eq!(fresh.verdict(), RefreshVerdict::Rotate);
-        assert_eq!(RefreshTokenState { used: true, ..fresh }.verdict(), RefreshVerdict::RevokeFamily);
-        assert_eq!(RefreshTokenState { revoked: true, used: true, ..fresh }.verdict(), RefreshVerdict::Refuse);
-        assert_eq!(RefreshTokenState { expired: true, ..fresh }.verdict(), RefreshVerdict::Refuse);
+        assert_eq!(
+            RefreshTokenState {
+                used: true,
+                ..fresh
+            }
+            .verdict(),
+            RefreshVerdict::RevokeFamily
+        );
+        assert_eq!(
+            RefreshTokenState {
+                revoked: true,
+                used: true,
+                ..fresh
+            }
+            .verdict(),
+            RefreshVerdict::Refuse
+        );
+        assert_eq!(
+            RefreshTokenState {
+                expired: true,
+                ..fresh
+            }
+            .verdict(),
+            RefreshVerdict::Refuse
+        );
     }
 
     #[test]
     fn scope_lists_parse_like_oauth() {
-        let scopes = ClientScope::parse_list("petitions:write  petitions:read petitions:read").unwrap();
-        assert_eq!(scopes, vec![ClientScope::PetitionsRead, ClientScope::PetitionsWrite]);
+        let scopes =
+            ClientScope::parse_list("petitions:write  petitions:read petitions:read").unwrap();
+        assert_eq!(
+            scopes,
+            vec![ClientScope::PetitionsRead, ClientScope::PetitionsWrite]
+        );
         assert_eq!(ClientScope::join(&scopes), "petitions:read petitions:write");
-        assert_eq!(ClientScope::parse_list("admin").unwrap_err().code, "unknown_scope");
-        assert_eq!(ClientScope::parse_list(" ").unwrap_err().code, "scopes_required");
+        assert_eq!(
+            ClientScope::parse_list("admin").unwrap_err().code,
+            "unknown_scope"
+        );
+        assert_eq!(
+            ClientScope::parse_list(" ").unwrap_err().code,
+            "scopes_required"
+        );
     }
 }

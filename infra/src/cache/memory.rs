@@ -49,7 +49,12 @@ impl Cache for MemoryCache {
         Ok(())
     }
 
-    async fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, Unavailable> {
+    async fn set_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, Unavailable> {
         let mut entries = self.entries.lock().map_err(|_| poisoned())?;
         let now = Instant::now();
         if entries.get(key).is_some_and(|(_, expires)| *expires > now) {

@@ -67,7 +67,12 @@ impl Cache for RedisCache {
         conn.del::<_, ()>(self.key(key)).await.map_err(down)
     }
 
-    async fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, Unavailable> {
+    async fn set_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, Unavailable> {
         let mut conn = self.conn.clone();
         let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         let stored: Option<String> = redis::cmd("SET")

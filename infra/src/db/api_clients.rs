@@ -5,7 +5,9 @@
 use chrono::{DateTime, Utc};
 use fengqiao_domain::identity::ClientScope;
 use rand::RngCore;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -55,7 +57,10 @@ pub async fn create(
     Ok((row, secret))
 }
 
-pub async fn find_by_client_id(db: &impl ConnectionTrait, client_id: &str) -> Result<Option<ApiClientRow>, StoreError> {
+pub async fn find_by_client_id(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+) -> Result<Option<ApiClientRow>, StoreError> {
     Ok(api_client::Entity::find()
         .filter(api_client::Column::ClientId.eq(client_id))
         .one(db)
@@ -70,7 +75,11 @@ pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<ApiClientRow>, StoreE
 }
 
 /// Revokes a client: its secret and every token it holds stop working at once.
-pub async fn revoke(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> Result<Option<ApiClientRow>, StoreError> {
+pub async fn revoke(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<ApiClientRow>, StoreError> {
     let Some(row) = api_client::Entity::find_by_id(id).one(db).await? else {
         return Ok(None);
     };

@@ -6,8 +6,7 @@ use chrono::{DateTime, Utc};
 use fengqiao_domain::identity::{RefreshTokenState, RefreshVerdict};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -56,7 +55,12 @@ pub async fn upsert_by_openid(
     .await;
     match inserted {
         Ok(row) => Ok((row, true)),
-        Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
+        Err(e)
+            if matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) =>
+        {
             let row = find_by_openid(db, openid)
                 .await?
                 .ok_or_else(|| StoreError::Corrupt("citizen vanished after a conflict".into()))?;
@@ -66,7 +70,10 @@ pub async fn upsert_by_openid(
     }
 }
 
-pub async fn find_by_openid(db: &impl ConnectionTrait, openid: &str) -> Result<Option<CitizenRow>, StoreError> {
+pub async fn find_by_openid(
+    db: &impl ConnectionTrait,
+    openid: &str,
+) -> Result<Option<CitizenRow>, StoreError> {
     Ok(citizen::Entity::find()
         .filter(citizen::Column::Openid.eq(openid))
         .one(db)
@@ -126,7 +133,10 @@ pub async fn set_phone(
 }
 
 /// Citizens whose ID number has this lookup hash.
-pub async fn find_by_id_number_hash(db: &impl ConnectionTrait, hash: &str) -> Result<Vec<CitizenRow>, StoreError> {
+pub async fn find_by_id_number_hash(
+    db: &impl ConnectionTrait,
+    hash: &str,
+) -> Result<Vec<CitizenRow>, StoreError> {
     Ok(citizen::Entity::find()
         .filter(citizen::Column::IdNumberHash.eq(hash))
         .all(db)
@@ -170,7 +180,11 @@ pub enum Presented {
 
 /// Consumes a presented refresh token. Marking it used is conditional on it being unused, so
 /// two concurrent presentations of one token cannot both rotate: the loser counts as reuse.
-pub async fn present_refresh_token<C>(db: &C, token_hash: &str, now: DateTime<Utc>) -> Result<Presented, StoreError>
+pub async fn present_refresh_token<C>(
+    db: &C,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Presented, StoreError>
 where
     C: ConnectionTrait + TransactionTrait,
 {
@@ -219,7 +233,11 @@ where
 }
 
 /// Revokes every token of a family (logout, theft detected).
-pub async fn revoke_family(db: &impl ConnectionTrait, family_id: Uuid, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub async fn revoke_family(
+    db: &impl ConnectionTrait,
+    family_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
         .filter(refresh_token::Column::FamilyId.eq(family_id))
@@ -230,7 +248,10 @@ pub async fn revoke_family(db: &impl ConnectionTrait, family_id: Uuid, now: Date
 }
 
 /// The family a token belongs to, if the token is known.
-pub async fn family_of(db: &impl ConnectionTrait, token_hash: &str) -> Result<Option<(Uuid, Uuid)>, StoreError> {
+pub async fn family_of(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+) -> Result<Option<(Uuid, Uuid)>, StoreError> {
     Ok(refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(token_hash))
         .one(db)

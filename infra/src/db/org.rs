@@ -83,7 +83,9 @@ pub async fn get_in(
     scope: &OrgScope,
     id: Uuid,
 ) -> Result<OrgUnit, StoreError> {
-    let row = scoped(org_unit::Entity::find_by_id(id), scope).one(db).await?;
+    let row = scoped(org_unit::Entity::find_by_id(id), scope)
+        .one(db)
+        .await?;
     row.map(to_domain)
         .unwrap_or_else(|| Err(unknown_org().into()))
 }

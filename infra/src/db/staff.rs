@@ -151,7 +151,11 @@ pub async fn record_failed_login(
 }
 
 /// Records a successful sign-in: the failure count restarts.
-pub async fn record_login(db: &impl ConnectionTrait, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
+pub async fn record_login(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
     staff_account::ActiveModel {
         id: Set(id),
         failed_logins: Set(0),
@@ -171,7 +175,10 @@ pub async fn revoke_tokens(db: &impl ConnectionTrait, id: Uuid) -> Result<(), St
             staff_account::Column::TokenVersion,
             sea_orm::sea_query::Expr::col(staff_account::Column::TokenVersion).add(1),
         )
-        .col_expr(staff_account::Column::UpdatedAt, sea_orm::sea_query::Expr::value(Utc::now()))
+        .col_expr(
+            staff_account::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
         .filter(staff_account::Column::Id.eq(id))
         .exec(db)
         .await?;
@@ -179,7 +186,11 @@ pub async fn revoke_tokens(db: &impl ConnectionTrait, id: Uuid) -> Result<(), St
 }
 
 /// Activates or deactivates an account; deactivation revokes its tokens at once.
-pub async fn set_active(db: &impl ConnectionTrait, id: Uuid, active: bool) -> Result<(), StoreError> {
+pub async fn set_active(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    active: bool,
+) -> Result<(), StoreError> {
     staff_account::ActiveModel {
         id: Set(id),
         active: Set(active),
@@ -214,7 +225,12 @@ where
 }
 
 /// Stores a sealed TOTP secret awaiting verification (not yet enabled).
-pub async fn set_totp_secret(db: &impl ConnectionTrait, id: Uuid, sealed: Option<String>, enabled: bool) -> Result<(), StoreError> {
+pub async fn set_totp_secret(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    sealed: Option<String>,
+    enabled: bool,
+) -> Result<(), StoreError> {
     staff_account::ActiveModel {
         id: Set(id),
         totp_secret: Set(sealed),
@@ -227,7 +243,10 @@ pub async fn set_totp_secret(db: &impl ConnectionTrait, id: Uuid, sealed: Option
 }
 
 /// The sealed TOTP secret and whether it is enabled.
-pub async fn totp_of(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<(String, bool)>, StoreError> {
+pub async fn totp_of(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<(String, bool)>, StoreError> {
     Ok(staff_account::Entity::find_by_id(id)
         .one(db)
         .await?
@@ -251,7 +270,9 @@ pub async fn list(
         query = query.filter(staff_account::Column::OrgUnitId.in_subquery(units));
     }
     if let Some(cursor) = after {
-        let key: Uuid = cursor.parse_key().map_err(fengqiao_domain::DomainError::from)?;
+        let key: Uuid = cursor
+            .parse_key()
+            .map_err(fengqiao_domain::DomainError::from)?;
         query = query.filter(staff_account::Column::Id.gt(key));
     }
     let rows = query.limit(limit.get() + 1).all(db).await?;
