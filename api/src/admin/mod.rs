@@ -19,6 +19,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(org_units::list)
         .service(org_units::create)
         .service(org_units::get)
+        .service(org_units::update)
         .service(staff::list)
         .service(staff::create)
         .service(staff::update)

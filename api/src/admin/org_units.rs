@@ -1,6 +1,6 @@
 //! The organisation tree: every staff member may read it; administrators add units.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, patch, post, web};
 use fengqiao_domain::error::Validator;
 use fengqiao_domain::identity::Role;
 use fengqiao_domain::org::{NewOrgUnit, OrgCode, OrgKind, OrgName, OrgUnit};
@@ -194,4 +194,54 @@ pub async fn create(
         )
         .await?;
     Ok(HttpResponse::Created().json(OrgUnitView::from(unit)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "官渡镇（更名）", "sort_order": 2}))]
+pub struct UpdateOrgUnitRequest {
+    /// 1 to 64 characters.
+    pub name: Option<String>,
+    pub sort_order: Option<i32>,
+}
+
+/// Rename or re-order an organisation unit (administrators). Its code and place in the tree
+/// stay, since cases and integrators refer to them.
+#[utoipa::path(
+    tag = "admin-organisations",
+    operation_id = "updateOrgUnit",
+    params(("id" = Uuid, Path, description = "Unit id")),
+    request_body = UpdateOrgUnitRequest,
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 200, description = "The unit as it is now", body = OrgUnitView),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such unit (`org_unit_not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid name", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[patch("/org-units/{id}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    origin: crate::extract::RequestOrigin,
+    id: web::Path<Uuid>,
+    body: ApiJson<UpdateOrgUnitRequest>,
+) -> Result<web::Json<OrgUnitView>, ApiError> {
+    staff.require_any(&[Role::Administrator])?;
+    let id = id.into_inner();
+    let body = body.0;
+    let name = body.name.as_deref().map(OrgName::parse).transpose()?;
+    let before = db::org::get_in(&state.db, &staff.scope(), id).await?;
+    let unit = db::org::update(&state.db, id, name, body.sort_order).await?;
+    state
+        .audit(
+            &staff.actor(),
+            &origin.0,
+            fengqiao_infra::db::audit::Event::new("org_unit.updated")
+                .on("org_unit", id)
+                .with(serde_json::json!({"renamed": before.name != unit.name, "sort_order": unit.sort_order})),
+        )
+        .await?;
+    Ok(web::Json(unit.into()))
 }

@@ -156,3 +156,30 @@ async fn tokens_from_one_instance_work_on_another_of_the_same_service() {
         .unwrap();
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn an_administrator_renames_a_unit_and_it_is_audited() {
+    let (app, token) = spawn_demo_app().await;
+    let id = app.org_id("410122-110").await;
+    let res = app
+        .patch_json_as(
+            &format!("/api/v1/admin/org-units/{id}"),
+            &token,
+            &json!({"name": "九龙镇（新）", "sort_order": 99}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let unit: Value = res.json().await.unwrap();
+    assert_eq!(unit["name"], "九龙镇（新）");
+    assert_eq!(unit["code"], "410122-110", "the code stays");
+    let entries = app.audit_entries(&token, "org_unit.updated").await;
+    assert_eq!(entries[0]["record_id"], id.to_string());
+    let bad = app
+        .patch_json_as(
+            &format!("/api/v1/admin/org-units/{id}"),
+            &token,
+            &json!({"name": ""}),
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+}

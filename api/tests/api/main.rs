@@ -10,9 +10,11 @@ mod helpers;
 
 mod access;
 mod admin;
+mod audit;
 mod citizens;
 mod errors;
 mod health;
+mod integrators;
 mod migrations;
 mod openapi;
 mod process;

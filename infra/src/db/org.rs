@@ -166,3 +166,25 @@ pub async fn create(
 pub async fn is_empty(db: &impl ConnectionTrait) -> Result<bool, StoreError> {
     Ok(org_unit::Entity::find().one(db).await?.is_none())
 }
+
+/// Renames or re-orders a unit (its place in the tree and its code stay: cases and integrators
+/// refer to them).
+pub async fn update(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    name: Option<fengqiao_domain::org::OrgName>,
+    sort_order: Option<i32>,
+) -> Result<OrgUnit, StoreError> {
+    let mut row = org_unit::ActiveModel {
+        id: Set(id),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    if let Some(name) = name {
+        row.name = Set(name.as_str().to_owned());
+    }
+    if let Some(sort_order) = sort_order {
+        row.sort_order = Set(sort_order);
+    }
+    to_domain(row.update(db).await?)
+}
