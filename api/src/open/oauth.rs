@@ -19,8 +19,8 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{ClientUser, RequestOrigin, parse_json};
 use crate::state::AppState;
 
+/// Unknown parameters are ignored, as RFC 6749 §3.2 requires of a token endpoint.
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 #[schema(example = json!({"grant_type": "client_credentials", "client_id": "fq_3f2a9c1e7b6d4a50",
                           "client_secret": "q7Vb1mJzN2…", "scope": "petitions:read"}))]
 pub struct TokenRequest {

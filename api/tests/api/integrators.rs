@@ -244,12 +244,8 @@ async fn only_the_client_credentials_grant_is_supported() {
     assert_eq!(body["code"], "unsupported_grant_type");
 }
 
-// KNOWN BUG (left failing on purpose): `TokenRequest` in api/src/open/oauth.rs (line 23) has
-// `#[serde(deny_unknown_fields)]`, so any parameter besides grant_type, client_id,
-// client_secret and scope makes the whole request `invalid_request`. RFC 6749 §3.2 says the
-// token endpoint MUST ignore unrecognised parameters: a password grant (which always carries
-// username and password) should get `unsupported_grant_type`, and a client credentials request
-// with an extra parameter (e.g. RFC 8707's `resource`) should get its token.
+// RFC 6749 §3.2: the token endpoint ignores parameters it does not recognise, so a password
+// grant gets `unsupported_grant_type` and an extra parameter (RFC 8707's `resource`) is harmless.
 #[tokio::test]
 async fn unrecognised_token_request_parameters_are_ignored_as_rfc_6749_requires() {
     let (app, admin) = spawn_demo_app().await;
