@@ -267,13 +267,10 @@ impl FromRequest for StaffUser {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<Data<AppState>>().cloned();
-        let token = bearer_token(req).map(str::to_owned);
+        let presented = presented_token(req);
         Box::pin(async move {
-            let state = state.ok_or_else(missing_state)?;
-            let claims = state
-                .tokens
-                .verify_staff(&token.ok_or_else(unauthenticated)?)?;
+            let (state, token) = presented?;
+            let claims = state.tokens.verify_staff(&token)?;
             let (account, org_path) =
                 fengqiao_infra::db::staff::get_with_org_path(&state.db, claims.sub)
                     .await?
@@ -308,13 +305,10 @@ impl FromRequest for CitizenUser {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<Data<AppState>>().cloned();
-        let token = bearer_token(req).map(str::to_owned);
+        let presented = presented_token(req);
         Box::pin(async move {
-            let state = state.ok_or_else(missing_state)?;
-            let claims = state
-                .tokens
-                .verify_citizen(&token.ok_or_else(unauthenticated)?)?;
+            let (state, token) = presented?;
+            let claims = state.tokens.verify_citizen(&token)?;
             let row = fengqiao_infra::db::citizens::get(&state.db, claims.sub)
                 .await?
                 .filter(|c| c.active)
@@ -357,13 +351,10 @@ impl FromRequest for ClientUser {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<Data<AppState>>().cloned();
-        let token = bearer_token(req).map(str::to_owned);
+        let presented = presented_token(req);
         Box::pin(async move {
-            let state = state.ok_or_else(missing_state)?;
-            let claims = state
-                .tokens
-                .verify_client(&token.ok_or_else(unauthenticated)?)?;
+            let (state, token) = presented?;
+            let claims = state.tokens.verify_client(&token)?;
             let row = fengqiao_infra::db::api_clients::find_by_client_id(&state.db, &claims.sub)
                 .await?
                 .filter(|c| c.revoked_at.is_none())
@@ -423,6 +414,16 @@ impl FromRequest for RequestOrigin {
         let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
         ready(Ok(RequestOrigin(Origin { ip, request_id })))
     }
+}
+
+/// The application state and the bearer token of a request, or why there is none.
+fn presented_token(req: &HttpRequest) -> Result<(Data<AppState>, String), ApiError> {
+    let state = req
+        .app_data::<Data<AppState>>()
+        .cloned()
+        .ok_or_else(missing_state)?;
+    let token = bearer_token(req).ok_or_else(unauthenticated)?.to_owned();
+    Ok((state, token))
 }
 
 fn missing_state() -> ApiError {
