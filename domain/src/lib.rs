@@ -7,6 +7,7 @@ pub mod error;
 pub mod identity;
 pub mod org;
 pub mod pagination;
+pub mod petition;
 pub mod ports;
 
 pub use error::{DomainError, FieldError, Text};
