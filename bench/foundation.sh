@@ -32,8 +32,9 @@ trap cleanup EXIT
 
 (
   cd "$work"
+  # exec: the recorded pid is the server's own, so the cleanup stops it.
   FENGQIAO_SERVER__PORT=$FQ_PORT FENGQIAO_LOG__FILTER=warn FENGQIAO_RATE_LIMIT__PER_IP_PER_MINUTE=100000000 \
-    "$OLDPWD/target/release/fengqiao" --demo > server.out 2>&1
+    exec "$OLDPWD/target/release/fengqiao" --demo > server.out 2>&1
 ) &
 fq_pid=$!
 target/release/examples/bare_actix 127.0.0.1:$BARE_PORT > /dev/null 2>&1 &

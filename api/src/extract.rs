@@ -271,10 +271,10 @@ impl FromRequest for StaffUser {
         Box::pin(async move {
             let (state, token) = presented?;
             let claims = state.tokens.verify_staff(&token)?;
-            let (account, org_path) =
-                fengqiao_infra::db::staff::get_with_org_path(&state.db, claims.sub)
-                    .await?
-                    .ok_or_else(invalid_token)?;
+            let (account, org_path) = state
+                .staff_standing(claims.sub)
+                .await?
+                .ok_or_else(invalid_token)?;
             if !account.active || account.token_version != claims.ver {
                 return Err(invalid_token());
             }

@@ -41,3 +41,49 @@ impl AppState {
         Ok(())
     }
 }
+
+/// How long a staff member's standing (active, token version, roles, unit) is cached. Every
+/// change to it deletes the entry at once (`staff_changed`); the lifetime only bounds how long a
+/// change made while the cache was unreachable could go unseen.
+const STAFF_STANDING_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl AppState {
+    /// The account and its unit's path, from the shared cache or the database. Checked on every
+    /// staff request, so it is cached rather than read three times per request.
+    pub async fn staff_standing(
+        &self,
+        id: uuid::Uuid,
+    ) -> Result<Option<(fengqiao_domain::identity::StaffAccount, String)>, crate::error::ApiError>
+    {
+        let key = format!("staff-standing:{id}");
+        if let Ok(Some(bytes)) = self.shared.cache.get(&key).await
+            && let Ok(standing) = serde_json::from_slice(&bytes)
+        {
+            return Ok(Some(standing));
+        }
+        let standing = fengqiao_infra::db::staff::get_with_org_path(&self.db, id).await?;
+        if let Some(found) = &standing
+            && let Ok(bytes) = serde_json::to_vec(found)
+            && let Err(e) = self
+                .shared
+                .cache
+                .set(&key, &bytes, STAFF_STANDING_TTL)
+                .await
+        {
+            tracing::warn!(error = %e, "could not cache a staff standing");
+        }
+        Ok(standing)
+    }
+
+    /// Forgets a cached standing after the account changed (roles, activity, tokens revoked).
+    pub async fn staff_changed(&self, id: uuid::Uuid) {
+        if let Err(e) = self
+            .shared
+            .cache
+            .delete(&format!("staff-standing:{id}"))
+            .await
+        {
+            tracing::error!(error = %e, staff_id = %id, "could not forget a cached staff standing; it lapses within 30 s");
+        }
+    }
+}

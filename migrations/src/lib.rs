@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_organisations_and_staff;
 mod m20261125_000002_public_content;
 mod m20261125_000003_identity;
+mod m20261125_000004_petitions;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_organisations_and_staff::Migration),
             Box::new(m20261125_000002_public_content::Migration),
             Box::new(m20261125_000003_identity::Migration),
+            Box::new(m20261125_000004_petitions::Migration),
         ]
     }
 }

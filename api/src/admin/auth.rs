@@ -323,6 +323,7 @@ pub async fn logout(
     origin: RequestOrigin,
 ) -> Result<HttpResponse, ApiError> {
     db::staff::revoke_tokens(&state.db, staff.account.id).await?;
+    state.staff_changed(staff.account.id).await;
     state
         .audit(
             &staff.actor(),
@@ -441,6 +442,7 @@ pub async fn totp_verify(
     db::staff::set_totp_secret(&state.db, staff.account.id, Some(sealed), true).await?;
     // Tokens issued without the second factor end here.
     db::staff::revoke_tokens(&state.db, staff.account.id).await?;
+    state.staff_changed(staff.account.id).await;
     state
         .audit(
             &staff.actor(),

@@ -214,6 +214,7 @@ pub async fn update(
         }
         let roles = Roles::new(roles.clone());
         db::staff::set_roles(&state.db, id, &roles).await?;
+        state.staff_changed(id).await;
         state
             .audit(
                 &staff.actor(),
@@ -240,6 +241,7 @@ pub async fn update(
             .into());
         }
         db::staff::set_active(&state.db, id, active).await?;
+        state.staff_changed(id).await;
         let action = if active {
             "staff.activated"
         } else {

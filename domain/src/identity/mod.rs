@@ -18,7 +18,7 @@ pub use role::{Role, Roles};
 pub use username::Username;
 
 /// A staff member as the rest of the service sees them (never with the password hash).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StaffAccount {
     pub id: uuid::Uuid,
     pub username: String,

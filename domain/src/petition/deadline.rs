@@ -100,7 +100,11 @@ mod tests {
         };
         assert_eq!(deadline.status(d(10), 3), DueStatus::OnTrack);
         assert_eq!(deadline.status(d(17), 3), DueStatus::DueSoon);
-        assert_eq!(deadline.status(d(20), 3), DueStatus::DueSoon, "the last day is still in time");
+        assert_eq!(
+            deadline.status(d(20), 3),
+            DueStatus::DueSoon,
+            "the last day is still in time"
+        );
         assert_eq!(deadline.status(d(21), 3), DueStatus::Overdue);
     }
 }

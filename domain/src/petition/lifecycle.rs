@@ -47,7 +47,12 @@ pub struct Petition {
 
 impl Petition {
     /// A petition just registered on `today`.
-    pub fn registered(category: MatterCategory, checkpoint: Checkpoint, owner: Option<Uuid>, today: NaiveDate) -> Self {
+    pub fn registered(
+        category: MatterCategory,
+        checkpoint: Checkpoint,
+        owner: Option<Uuid>,
+        today: NaiveDate,
+    ) -> Self {
         Self {
             state: PetitionState::Registered,
             category,
@@ -77,32 +82,57 @@ pub enum Actor {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// 转送 to the competent body.
-    Forward { to_org: Uuid },
+    Forward {
+        to_org: Uuid,
+    },
     /// 交办 with a report-back date.
-    Assign { to_org: Uuid, report_by: NaiveDate },
+    Assign {
+        to_org: Uuid,
+        report_by: NaiveDate,
+    },
     /// 逐级下转: handed down the levels (属地管理、分级负责).
-    HandDown { to_org: Uuid },
+    HandDown {
+        to_org: Uuid,
+    },
     /// 诉访分离: to a legal procedure.
-    Divert { procedure: String },
+    Divert {
+        procedure: String,
+    },
     /// 不予受理, at registration or by the receiving body, with a coded reason.
-    Refuse { reason_code: String },
+    Refuse {
+        reason_code: String,
+    },
     /// 受理
     Accept,
     /// 回退: the receiving body says the matter is not its own.
-    Object { reason: String },
+    Object {
+        reason: String,
+    },
     /// One checkpoint up, with a reason.
-    Escalate { reason: String },
+    Escalate {
+        reason: String,
+    },
     /// The one extension, approved by a leader.
-    Extend { days: u32, approver: Uuid, reason: String },
+    Extend {
+        days: u32,
+        approver: Uuid,
+        reason: String,
+    },
     /// 答复 with the handling opinion.
-    Answer { outcome: Outcome },
-    Rate { rating: Rating },
+    Answer {
+        outcome: Outcome,
+    },
+    Rate {
+        rating: Rating,
+    },
     RequestReview,
     DecideReview,
     RequestReReview,
     DecideReReview,
     /// 重办 by a supervisor.
-    Reopen { reason: String },
+    Reopen {
+        reason: String,
+    },
     /// 销号
     Close,
     Withdraw,
@@ -246,9 +276,15 @@ impl Action {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransitionError {
     /// Not possible in this state (HTTP 409); `allowed` lists what is possible now.
-    NotAllowedNow { state: PetitionState, allowed: Vec<ActionKind> },
+    NotAllowedNow {
+        state: PetitionState,
+        allowed: Vec<ActionKind>,
+    },
     /// The window for it closed on `deadline` (HTTP 422).
-    OutsideWindow { action: ActionKind, deadline: NaiveDate },
+    OutsideWindow {
+        action: ActionKind,
+        deadline: NaiveDate,
+    },
     /// This actor may not take it (HTTP 403).
     NotPermitted { action: ActionKind },
     /// A rule of the action itself (HTTP 422 or 409).
@@ -263,8 +299,14 @@ impl From<TransitionError> for DomainError {
                 DomainError::Conflict {
                     code: "invalid_transition",
                     message: Text::owned(
-                        format!("当前状态（{state:?}）不能执行该操作；现在可以：{}", list.join("、")),
-                        format!("not possible in state {state:?}; possible now: {}", list.join(", ")),
+                        format!(
+                            "当前状态（{state:?}）不能执行该操作；现在可以：{}",
+                            list.join("、")
+                        ),
+                        format!(
+                            "not possible in state {state:?}; possible now: {}",
+                            list.join(", ")
+                        ),
                     ),
                 }
             }
@@ -340,8 +382,11 @@ impl Petition {
         let d = &mut next.dates;
         use PetitionState as S;
         let (to, event, public) = match action {
-            Action::Forward { to_org } | Action::Assign { to_org, .. } | Action::HandDown { to_org } => {
-                if self.category == MatterCategory::Accusation && self.accused_org == Some(*to_org) {
+            Action::Forward { to_org }
+            | Action::Assign { to_org, .. }
+            | Action::HandDown { to_org } => {
+                if self.category == MatterCategory::Accusation && self.accused_org == Some(*to_org)
+                {
                     return Err(rule(
                         "accused_may_not_receive",
                         "检举控告事项不得转交被检举控告的组织",
@@ -369,7 +414,11 @@ impl Petition {
             Action::Divert { .. } => (S::Diverted, "diverted", true),
             Action::Refuse { reason_code } => {
                 if reason_code.trim().is_empty() {
-                    return Err(rule("reason_required", "不予受理须说明理由", "a refusal needs a reason code"));
+                    return Err(rule(
+                        "reason_required",
+                        "不予受理须说明理由",
+                        "a refusal needs a reason code",
+                    ));
                 }
                 (S::NotAccepted, "not_accepted", true)
             }
@@ -381,7 +430,10 @@ impl Petition {
                 let sent = self.dates.sent_on.unwrap_or(today);
                 let last = cal.working_deadline(sent, periods.object_working_days);
                 if today > last {
-                    return Err(TransitionError::OutsideWindow { action: kind, deadline: last });
+                    return Err(TransitionError::OutsideWindow {
+                        action: kind,
+                        deadline: last,
+                    });
                 }
                 next.handling_org = None;
                 d.sent_on = None;
@@ -389,7 +441,11 @@ impl Petition {
             }
             Action::Escalate { .. } => {
                 let Some(up) = self.checkpoint.above() else {
-                    return Err(rule("already_at_the_top", "已在最高一关", "already at the highest checkpoint"));
+                    return Err(rule(
+                        "already_at_the_top",
+                        "已在最高一关",
+                        "already at the highest checkpoint",
+                    ));
                 };
                 next.checkpoint = up;
                 (self.state, "escalated", false)
@@ -402,7 +458,11 @@ impl Petition {
                     }));
                 }
                 if !(1..=periods.max_extension).contains(days) {
-                    return Err(rule("extension_too_long", "延期不得超过 30 日", "an extension is 1 to 30 days"));
+                    return Err(rule(
+                        "extension_too_long",
+                        "延期不得超过 30 日",
+                        "an extension is 1 to 30 days",
+                    ));
                 }
                 next.extension_days = Some(*days);
                 (S::InHandling, "extended", true)
@@ -413,7 +473,11 @@ impl Petition {
             }
             Action::Rate { rating } => {
                 if !self.rateable {
-                    return Err(rule("not_rateable", "该类事项不参与满意度评价", "this kind of matter is not rated"));
+                    return Err(rule(
+                        "not_rateable",
+                        "该类事项不参与满意度评价",
+                        "this kind of matter is not rated",
+                    ));
                 }
                 if self.rating.is_some() {
                     return Err(TransitionError::Rule(DomainError::Conflict {
@@ -424,7 +488,10 @@ impl Petition {
                 let answered = self.dates.answered_on.unwrap_or(today);
                 let last = calendar_days(cal, answered, periods.rate);
                 if today > last {
-                    return Err(TransitionError::OutsideWindow { action: kind, deadline: last });
+                    return Err(TransitionError::OutsideWindow {
+                        action: kind,
+                        deadline: last,
+                    });
                 }
                 next.rating = Some(*rating);
                 (self.state, "rated", true)
@@ -433,7 +500,10 @@ impl Petition {
                 let answered = self.dates.answered_on.unwrap_or(today);
                 let last = calendar_days(cal, answered, periods.ask_review);
                 if today > last {
-                    return Err(TransitionError::OutsideWindow { action: kind, deadline: last });
+                    return Err(TransitionError::OutsideWindow {
+                        action: kind,
+                        deadline: last,
+                    });
                 }
                 d.review_requested_on = Some(today);
                 (S::UnderReview, "review_requested", true)
@@ -446,7 +516,10 @@ impl Petition {
                 let decided = self.dates.review_decided_on.unwrap_or(today);
                 let last = calendar_days(cal, decided, periods.ask_review);
                 if today > last {
-                    return Err(TransitionError::OutsideWindow { action: kind, deadline: last });
+                    return Err(TransitionError::OutsideWindow {
+                        action: kind,
+                        deadline: last,
+                    });
                 }
                 d.rereview_requested_on = Some(today);
                 (S::UnderReReview, "rereview_requested", true)
@@ -457,7 +530,11 @@ impl Petition {
             }
             Action::Reopen { reason } => {
                 if reason.trim().is_empty() {
-                    return Err(rule("reason_required", "重办须说明理由", "reopening needs a reason"));
+                    return Err(rule(
+                        "reason_required",
+                        "重办须说明理由",
+                        "reopening needs a reason",
+                    ));
                 }
                 // Handling starts again: a new answer period from today.
                 d.accepted_on = Some(today);
@@ -482,14 +559,26 @@ impl Petition {
     pub fn next_deadline(&self, cal: &WorkCalendar, periods: &Periods) -> Option<Deadline> {
         use PetitionState as S;
         let (kind, from, days) = match self.state {
-            S::Registered => (DeadlineKind::Dispose, self.dates.registered_on?, periods.dispose),
-            S::AwaitingAcceptance => (DeadlineKind::DecideAcceptance, self.dates.sent_on?, periods.accept),
+            S::Registered => (
+                DeadlineKind::Dispose,
+                self.dates.registered_on?,
+                periods.dispose,
+            ),
+            S::AwaitingAcceptance => (
+                DeadlineKind::DecideAcceptance,
+                self.dates.sent_on?,
+                periods.accept,
+            ),
             S::InHandling => (
                 DeadlineKind::Answer,
                 self.dates.accepted_on?,
                 periods.answer + self.extension_days.unwrap_or(0),
             ),
-            S::UnderReview => (DeadlineKind::DecideReview, self.dates.review_requested_on?, periods.decide_review),
+            S::UnderReview => (
+                DeadlineKind::DecideReview,
+                self.dates.review_requested_on?,
+                periods.decide_review,
+            ),
             S::UnderReReview => (
                 DeadlineKind::DecideReReview,
                 self.dates.rereview_requested_on?,
@@ -533,8 +622,15 @@ mod tests {
             }
         }
 
-        fn act(&self, p: &Petition, actor: &Actor, action: Action, today: NaiveDate) -> Result<Petition, TransitionError> {
-            p.apply(actor, &action, today, &self.cal, &self.periods).map(|t| t.petition)
+        fn act(
+            &self,
+            p: &Petition,
+            actor: &Actor,
+            action: Action,
+            today: NaiveDate,
+        ) -> Result<Petition, TransitionError> {
+            p.apply(actor, &action, today, &self.cal, &self.periods)
+                .map(|t| t.petition)
         }
     }
 
@@ -543,36 +639,117 @@ mod tests {
         let w = World::new();
         let me = Actor::Citizen { id: w.citizen };
         let org = Uuid::now_v7();
-        let p = Petition::registered(MatterCategory::Claim, Checkpoint::Township, Some(w.citizen), d(11, 2));
-        assert_eq!(p.next_deadline(&w.cal, &w.periods).unwrap().last_day, d(11, 17));
-        let p = w.act(&p, &staff(&[Role::Registrar]), Action::Forward { to_org: org }, d(11, 3)).unwrap();
+        let p = Petition::registered(
+            MatterCategory::Claim,
+            Checkpoint::Township,
+            Some(w.citizen),
+            d(11, 2),
+        );
+        assert_eq!(
+            p.next_deadline(&w.cal, &w.periods).unwrap().last_day,
+            d(11, 17)
+        );
+        let p = w
+            .act(
+                &p,
+                &staff(&[Role::Registrar]),
+                Action::Forward { to_org: org },
+                d(11, 3),
+            )
+            .unwrap();
         assert_eq!(p.state, PetitionState::AwaitingAcceptance);
-        let p = w.act(&p, &staff(&[Role::Handler]), Action::Accept, d(11, 5)).unwrap();
+        let p = w
+            .act(&p, &staff(&[Role::Handler]), Action::Accept, d(11, 5))
+            .unwrap();
         // 60 days from 5 November is Monday 4 January 2027.
-        assert_eq!(p.next_deadline(&w.cal, &w.periods).unwrap().last_day, NaiveDate::from_ymd_opt(2027, 1, 4).unwrap());
+        assert_eq!(
+            p.next_deadline(&w.cal, &w.periods).unwrap().last_day,
+            NaiveDate::from_ymd_opt(2027, 1, 4).unwrap()
+        );
         let leader = Uuid::now_v7();
         let p = w
-            .act(&p, &staff(&[Role::Handler]), Action::Extend { days: 30, approver: leader, reason: "复杂".into() }, d(12, 1))
+            .act(
+                &p,
+                &staff(&[Role::Handler]),
+                Action::Extend {
+                    days: 30,
+                    approver: leader,
+                    reason: "复杂".into(),
+                },
+                d(12, 1),
+            )
             .unwrap();
-        assert_eq!(p.next_deadline(&w.cal, &w.periods).unwrap().last_day, NaiveDate::from_ymd_opt(2027, 2, 3).unwrap());
-        let p = w.act(&p, &staff(&[Role::Handler]), Action::Answer { outcome: Outcome::Solved }, d(12, 10)).unwrap();
-        let p = w.act(&p, &me, Action::Rate { rating: Rating::Dissatisfied }, d(12, 11)).unwrap();
+        assert_eq!(
+            p.next_deadline(&w.cal, &w.periods).unwrap().last_day,
+            NaiveDate::from_ymd_opt(2027, 2, 3).unwrap()
+        );
+        let p = w
+            .act(
+                &p,
+                &staff(&[Role::Handler]),
+                Action::Answer {
+                    outcome: Outcome::Solved,
+                },
+                d(12, 10),
+            )
+            .unwrap();
+        let p = w
+            .act(
+                &p,
+                &me,
+                Action::Rate {
+                    rating: Rating::Dissatisfied,
+                },
+                d(12, 11),
+            )
+            .unwrap();
         let p = w.act(&p, &me, Action::RequestReview, d(12, 20)).unwrap();
         assert_eq!(p.state, PetitionState::UnderReview);
-        let p = w.act(&p, &staff(&[Role::Supervisor]), Action::DecideReview, d(12, 28)).unwrap();
+        let p = w
+            .act(
+                &p,
+                &staff(&[Role::Supervisor]),
+                Action::DecideReview,
+                d(12, 28),
+            )
+            .unwrap();
         let p = w.act(&p, &me, Action::RequestReReview, d(12, 29)).unwrap();
-        let p = w.act(&p, &staff(&[Role::Supervisor]), Action::DecideReReview, d(12, 30)).unwrap();
+        let p = w
+            .act(
+                &p,
+                &staff(&[Role::Supervisor]),
+                Action::DecideReReview,
+                d(12, 30),
+            )
+            .unwrap();
         assert_eq!(p.state, PetitionState::ReReviewed);
         assert!(p.state.is_final());
-        let err = w.act(&p, &me, Action::RequestReview, d(12, 31)).unwrap_err();
-        assert!(matches!(err, TransitionError::NotAllowedNow { .. }), "not accepted again");
+        let err = w
+            .act(&p, &me, Action::RequestReview, d(12, 31))
+            .unwrap_err();
+        assert!(
+            matches!(err, TransitionError::NotAllowedNow { .. }),
+            "not accepted again"
+        );
     }
 
     #[test]
     fn a_wrong_transition_lists_what_is_possible_now() {
         let w = World::new();
-        let p = Petition::registered(MatterCategory::Claim, Checkpoint::Township, Some(w.citizen), d(11, 2));
-        match w.act(&p, &staff(&[Role::Handler]), Action::Answer { outcome: Outcome::Solved }, d(11, 3)) {
+        let p = Petition::registered(
+            MatterCategory::Claim,
+            Checkpoint::Township,
+            Some(w.citizen),
+            d(11, 2),
+        );
+        match w.act(
+            &p,
+            &staff(&[Role::Handler]),
+            Action::Answer {
+                outcome: Outcome::Solved,
+            },
+            d(11, 3),
+        ) {
             Err(TransitionError::NotAllowedNow { allowed, .. }) => {
                 assert!(allowed.contains(&ActionKind::Forward));
                 assert!(allowed.contains(&ActionKind::Withdraw));
@@ -585,21 +762,45 @@ mod tests {
     #[test]
     fn only_the_right_actor_may_act() {
         let w = World::new();
-        let p = Petition::registered(MatterCategory::Claim, Checkpoint::Township, Some(w.citizen), d(11, 2));
+        let p = Petition::registered(
+            MatterCategory::Claim,
+            Checkpoint::Township,
+            Some(w.citizen),
+            d(11, 2),
+        );
         let org = Uuid::now_v7();
-        let by_editor = w.act(&p, &staff(&[Role::Editor]), Action::Forward { to_org: org }, d(11, 3));
-        assert!(matches!(by_editor, Err(TransitionError::NotPermitted { .. })));
+        let by_editor = w.act(
+            &p,
+            &staff(&[Role::Editor]),
+            Action::Forward { to_org: org },
+            d(11, 3),
+        );
+        assert!(matches!(
+            by_editor,
+            Err(TransitionError::NotPermitted { .. })
+        ));
         let stranger = Actor::Citizen { id: Uuid::now_v7() };
-        assert!(matches!(w.act(&p, &stranger, Action::Withdraw, d(11, 3)), Err(TransitionError::NotPermitted { .. })));
+        assert!(matches!(
+            w.act(&p, &stranger, Action::Withdraw, d(11, 3)),
+            Err(TransitionError::NotPermitted { .. })
+        ));
         let owner = Actor::Citizen { id: w.citizen };
-        assert_eq!(w.act(&p, &owner, Action::Withdraw, d(11, 3)).unwrap().state, PetitionState::Withdrawn);
+        assert_eq!(
+            w.act(&p, &owner, Action::Withdraw, d(11, 3)).unwrap().state,
+            PetitionState::Withdrawn
+        );
     }
 
     #[test]
     fn review_after_thirty_days_is_outside_its_window() {
         let w = World::new();
         let me = Actor::Citizen { id: w.citizen };
-        let mut p = Petition::registered(MatterCategory::Claim, Checkpoint::Township, Some(w.citizen), d(9, 1));
+        let mut p = Petition::registered(
+            MatterCategory::Claim,
+            Checkpoint::Township,
+            Some(w.citizen),
+            d(9, 1),
+        );
         p.state = PetitionState::Answered;
         p.dates.answered_on = Some(d(11, 2));
         // 30 days from 2 November is Wednesday 2 December.
@@ -613,11 +814,18 @@ mod tests {
     #[test]
     fn an_objection_must_come_within_five_working_days() {
         let w = World::new();
-        let mut p = Petition::registered(MatterCategory::Claim, Checkpoint::Township, Some(w.citizen), d(9, 20));
+        let mut p = Petition::registered(
+            MatterCategory::Claim,
+            Checkpoint::Township,
+            Some(w.citizen),
+            d(9, 20),
+        );
         p.state = PetitionState::AwaitingAcceptance;
         p.dates.sent_on = Some(d(9, 25));
         let handler = staff(&[Role::Handler]);
-        let object = || Action::Object { reason: "不属本单位职责".into() };
+        let object = || Action::Object {
+            reason: "不属本单位职责".into(),
+        };
         // 25 September + 5 working days across the National Day holiday: 8 October.
         let back = w.act(&p, &handler, object(), d(10, 8)).unwrap();
         assert_eq!(back.state, PetitionState::Registered);
@@ -631,58 +839,118 @@ mod tests {
     fn an_accusation_never_reaches_the_accused() {
         let w = World::new();
         let accused = Uuid::now_v7();
-        let mut p = Petition::registered(MatterCategory::Accusation, Checkpoint::Township, Some(w.citizen), d(11, 2));
+        let mut p = Petition::registered(
+            MatterCategory::Accusation,
+            Checkpoint::Township,
+            Some(w.citizen),
+            d(11, 2),
+        );
         p.accused_org = Some(accused);
         let registrar = staff(&[Role::Registrar]);
         for action in [
             Action::Forward { to_org: accused },
             Action::HandDown { to_org: accused },
-            Action::Assign { to_org: accused, report_by: d(11, 20) },
+            Action::Assign {
+                to_org: accused,
+                report_by: d(11, 20),
+            },
         ] {
             let err = w.act(&p, &registrar, action, d(11, 3)).unwrap_err();
-            assert!(matches!(err, TransitionError::Rule(DomainError::Validation(ref e)) if e[0].code == "accused_may_not_receive"));
+            assert!(
+                matches!(err, TransitionError::Rule(DomainError::Validation(ref e)) if e[0].code == "accused_may_not_receive")
+            );
         }
-        assert!(w.act(&p, &registrar, Action::Forward { to_org: Uuid::now_v7() }, d(11, 3)).is_ok());
+        assert!(
+            w.act(
+                &p,
+                &registrar,
+                Action::Forward {
+                    to_org: Uuid::now_v7()
+                },
+                d(11, 3)
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn one_extension_of_at_most_thirty_days() {
         let w = World::new();
-        let mut p = Petition::registered(MatterCategory::Claim, Checkpoint::Township, Some(w.citizen), d(11, 2));
+        let mut p = Petition::registered(
+            MatterCategory::Claim,
+            Checkpoint::Township,
+            Some(w.citizen),
+            d(11, 2),
+        );
         p.state = PetitionState::InHandling;
         p.dates.accepted_on = Some(d(11, 3));
         let handler = staff(&[Role::Handler]);
-        let extend = |days| Action::Extend { days, approver: Uuid::now_v7(), reason: "复杂".into() };
+        let extend = |days| Action::Extend {
+            days,
+            approver: Uuid::now_v7(),
+            reason: "复杂".into(),
+        };
         assert!(w.act(&p, &handler, extend(31), d(11, 4)).is_err());
         let once = w.act(&p, &handler, extend(10), d(11, 4)).unwrap();
         assert!(matches!(
             w.act(&once, &handler, extend(5), d(11, 5)),
-            Err(TransitionError::Rule(DomainError::Conflict { code: "already_extended", .. }))
+            Err(TransitionError::Rule(DomainError::Conflict {
+                code: "already_extended",
+                ..
+            }))
         ));
-        assert!(!once.allowed().contains(&ActionKind::Extend), "not offered any more");
+        assert!(
+            !once.allowed().contains(&ActionKind::Extend),
+            "not offered any more"
+        );
     }
 
     #[test]
     fn escalation_climbs_one_checkpoint_at_a_time_and_stops_at_the_top() {
         let w = World::new();
-        let mut p = Petition::registered(MatterCategory::Claim, Checkpoint::VillagerGroup, Some(w.citizen), d(11, 2));
+        let mut p = Petition::registered(
+            MatterCategory::Claim,
+            Checkpoint::VillagerGroup,
+            Some(w.citizen),
+            d(11, 2),
+        );
         p.state = PetitionState::InHandling;
         p.dates.accepted_on = Some(d(11, 3));
         let handler = staff(&[Role::Handler]);
         let mut seen = vec![p.checkpoint];
         while p.checkpoint.above().is_some() {
-            p = w.act(&p, &handler, Action::Escalate { reason: "本级无法解决".into() }, d(11, 4)).unwrap();
+            p = w
+                .act(
+                    &p,
+                    &handler,
+                    Action::Escalate {
+                        reason: "本级无法解决".into(),
+                    },
+                    d(11, 4),
+                )
+                .unwrap();
             seen.push(p.checkpoint);
         }
         assert_eq!(seen.len(), 5);
-        assert!(w.act(&p, &handler, Action::Escalate { reason: "x".into() }, d(11, 4)).is_err());
+        assert!(
+            w.act(
+                &p,
+                &handler,
+                Action::Escalate { reason: "x".into() },
+                d(11, 4)
+            )
+            .is_err()
+        );
     }
 
     /// A small deterministic generator, so the walk below is the same on every run.
     struct Lcg(u64);
     impl Lcg {
         fn next(&mut self, n: usize) -> usize {
-            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((self.0 >> 33) as usize) % n
         }
     }
@@ -702,22 +970,42 @@ mod tests {
         let org = Uuid::now_v7();
         let mut rng = Lcg(20261125);
         for walk in 0..400 {
-            let mut p = Petition::registered(MatterCategory::Claim, Checkpoint::VillagerGroup, Some(w.citizen), d(1, 5));
+            let mut p = Petition::registered(
+                MatterCategory::Claim,
+                Checkpoint::VillagerGroup,
+                Some(w.citizen),
+                d(1, 5),
+            );
             let mut today = d(1, 5);
             for _ in 0..40 {
                 today = today + chrono::Days::new(rng.next(12) as u64);
                 let action = match ActionKind::ALL[rng.next(ActionKind::ALL.len())] {
                     ActionKind::Forward => Action::Forward { to_org: org },
-                    ActionKind::Assign => Action::Assign { to_org: org, report_by: today + chrono::Days::new(10) },
+                    ActionKind::Assign => Action::Assign {
+                        to_org: org,
+                        report_by: today + chrono::Days::new(10),
+                    },
                     ActionKind::HandDown => Action::HandDown { to_org: org },
-                    ActionKind::Divert => Action::Divert { procedure: "litigation".into() },
-                    ActionKind::Refuse => Action::Refuse { reason_code: "not_petition_matter".into() },
+                    ActionKind::Divert => Action::Divert {
+                        procedure: "litigation".into(),
+                    },
+                    ActionKind::Refuse => Action::Refuse {
+                        reason_code: "not_petition_matter".into(),
+                    },
                     ActionKind::Accept => Action::Accept,
                     ActionKind::Object => Action::Object { reason: "x".into() },
                     ActionKind::Escalate => Action::Escalate { reason: "x".into() },
-                    ActionKind::Extend => Action::Extend { days: 1 + rng.next(40) as u32, approver: org, reason: "x".into() },
-                    ActionKind::Answer => Action::Answer { outcome: Outcome::Explained },
-                    ActionKind::Rate => Action::Rate { rating: Rating::Satisfied },
+                    ActionKind::Extend => Action::Extend {
+                        days: 1 + rng.next(40) as u32,
+                        approver: org,
+                        reason: "x".into(),
+                    },
+                    ActionKind::Answer => Action::Answer {
+                        outcome: Outcome::Explained,
+                    },
+                    ActionKind::Rate => Action::Rate {
+                        rating: Rating::Satisfied,
+                    },
                     ActionKind::RequestReview => Action::RequestReview,
                     ActionKind::DecideReview => Action::DecideReview,
                     ActionKind::RequestReReview => Action::RequestReReview,
@@ -730,8 +1018,13 @@ mod tests {
                 let before = p.clone();
                 match p.apply(actor, &action, today, &w.cal, &w.periods) {
                     Ok(t) => {
-                        assert!(before.allowed().contains(&action.kind()) || action.kind() == ActionKind::Extend,
-                            "walk {walk}: {:?} applied though not allowed in {:?}", action.kind(), before.state);
+                        assert!(
+                            before.allowed().contains(&action.kind())
+                                || action.kind() == ActionKind::Extend,
+                            "walk {walk}: {:?} applied though not allowed in {:?}",
+                            action.kind(),
+                            before.state
+                        );
                         p = t.petition;
                     }
                     Err(_) => assert_eq!(p, before, "a refusal changes nothing"),
@@ -739,11 +1032,15 @@ mod tests {
                 // Invariants of every reachable petition.
                 use PetitionState as S;
                 match p.state {
-                    S::AwaitingAcceptance => assert!(p.dates.sent_on.is_some() && p.handling_org.is_some()),
+                    S::AwaitingAcceptance => {
+                        assert!(p.dates.sent_on.is_some() && p.handling_org.is_some())
+                    }
                     S::InHandling => assert!(p.dates.accepted_on.is_some()),
                     S::Answered => assert!(p.dates.answered_on.is_some()),
                     S::UnderReview | S::Reviewed => assert!(p.dates.review_requested_on.is_some()),
-                    S::UnderReReview | S::ReReviewed => assert!(p.dates.rereview_requested_on.is_some()),
+                    S::UnderReReview | S::ReReviewed => {
+                        assert!(p.dates.rereview_requested_on.is_some())
+                    }
                     _ => {}
                 }
                 assert!(p.extension_days.is_none_or(|days| (1..=30).contains(&days)));

@@ -56,7 +56,19 @@ impl PetitionState {
 }
 
 /// The five checkpoints, handled as low as possible (信访工作前移).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Checkpoint {
     /// 1 村民小组: its head is the first responsible handler.

@@ -1,0 +1,215 @@
+//! Petitions and their events, the managed category taxonomy, the working calendar, the
+//! transactional outbox for events going out, idempotency keys for retried submissions, and
+//! named counters (tracking-number sequences shared by every instance).
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table("categories")
+                    .col(string_len("code", 48).primary_key())
+                    .col(string_len("name", 64))
+                    // suggestion | accusation | claim
+                    .col(string_len("matter_category", 16))
+                    .col(boolean("rateable").default(true))
+                    .col(boolean("active").default(true))
+                    .col(integer("sort_order").default(0))
+                    .to_owned(),
+            )
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table("calendar_days")
+                    .col(date("day").primary_key())
+                    // holiday | makeup_workday
+                    .col(string_len("kind", 16))
+                    .col(string_len("name", 64))
+                    .to_owned(),
+            )
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table("counters")
+                    .col(string_len("name", 64).primary_key())
+                    .col(big_integer("value"))
+                    .to_owned(),
+            )
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table("petitions")
+                    .col(pk_uuid("id"))
+                    .col(string_len_uniq("tracking_no", 32))
+                    // SHA-256 of the query code; the code itself is shown once.
+                    .col(string_len("query_code_hash", 64))
+                    .col(string_len("kind", 24))
+                    .col(string_len("channel", 16))
+                    .col(string_len("category_code", 48))
+                    .col(string_len("matter_category", 16))
+                    .col(boolean("rateable"))
+                    .col(string_len("title", 64))
+                    .col(text("content"))
+                    .col(uuid("township_id"))
+                    .col(uuid_null("village_id"))
+                    .col(double_null("latitude"))
+                    .col(double_null("longitude"))
+                    .col(integer_null("group_size"))
+                    .col(uuid_null("citizen_id"))
+                    // Sealed petitioner details for letters, visits and calls registered by staff.
+                    .col(text_null("petitioner_name"))
+                    .col(text_null("petitioner_phone"))
+                    .col(string_len_null("petitioner_phone_hash", 64))
+                    .col(string_len("state", 24))
+                    .col(string_len("checkpoint", 24))
+                    .col(uuid_null("handling_org_id"))
+                    .col(uuid_null("accused_org_id"))
+                    .col(uuid_null("owner_leader_id"))
+                    .col(date("registered_on"))
+                    .col(date_null("sent_on"))
+                    .col(date_null("accepted_on"))
+                    .col(date_null("answered_on"))
+                    .col(date_null("review_requested_on"))
+                    .col(date_null("review_decided_on"))
+                    .col(date_null("rereview_requested_on"))
+                    .col(date_null("rereview_decided_on"))
+                    .col(integer_null("extension_days"))
+                    .col(string_len_null("rating", 24))
+                    .col(string_len_null("outcome", 24))
+                    // The next staff deadline, kept with every transition for the work lists.
+                    .col(date_null("next_deadline"))
+                    .col(string_len_null("deadline_kind", 24))
+                    .col(boolean("flagged").default(false))
+                    .col(string_len_null("flag_reason", 64))
+                    .col(uuid_null("repeat_of"))
+                    // Optimistic concurrency: a transition applies to the version it read.
+                    .col(integer("version").default(0))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .col(timestamp_with_time_zone("updated_at"))
+                    .to_owned(),
+            )
+            .await?;
+        for (name, cols) in [
+            ("idx_petitions_citizen", vec!["citizen_id", "id"]),
+            (
+                "idx_petitions_handling",
+                vec!["handling_org_id", "next_deadline"],
+            ),
+            ("idx_petitions_township", vec!["township_id", "id"]),
+            (
+                "idx_petitions_state_deadline",
+                vec!["state", "next_deadline"],
+            ),
+        ] {
+            let mut index = Index::create();
+            index.name(name).table("petitions");
+            for col in cols {
+                index.col(col);
+            }
+            manager.create_index(index.to_owned()).await?;
+        }
+
+        manager
+            .create_table(
+                Table::create()
+                    .table("petition_events")
+                    .col(pk_uuid("id"))
+                    .col(uuid("petition_id"))
+                    .col(timestamp_with_time_zone("at"))
+                    .col(string_len("actor_kind", 16))
+                    .col(string_len_null("actor_id", 64))
+                    .col(string_len("event", 32))
+                    .col(string_len_null("from_state", 24))
+                    .col(string_len("to_state", 24))
+                    .col(text_null("reason"))
+                    // Whether the citizen's timeline shows it.
+                    .col(boolean("public"))
+                    .col(text("detail"))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_petition_events_petition")
+                            .from("petition_events", "petition_id")
+                            .to("petitions", "id")
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_petition_events_petition")
+                    .table("petition_events")
+                    .col("petition_id")
+                    .col("id")
+                    .to_owned(),
+            )
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table("outbox")
+                    .col(pk_uuid("id"))
+                    .col(string_len("topic", 64))
+                    .col(uuid_null("petition_id"))
+                    .col(text("payload"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .col(timestamp_with_time_zone_null("dispatched_at"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_outbox_pending")
+                    .table("outbox")
+                    .col("dispatched_at")
+                    .col("id")
+                    .to_owned(),
+            )
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table("idempotency_keys")
+                    // "{caller}:{key}"
+                    .col(string_len("key", 160).primary_key())
+                    .col(string_len("request_hash", 64))
+                    .col(uuid("petition_id"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in [
+            "idempotency_keys",
+            "outbox",
+            "petition_events",
+            "petitions",
+            "counters",
+            "calendar_days",
+            "categories",
+        ] {
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}
