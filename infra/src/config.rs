@@ -65,6 +65,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub rate_limit: RateLimitSettings,
     pub wechat: WeChatSettings,
+    pub petition: PetitionSettings,
 }
 
 impl Default for Settings {
@@ -82,6 +83,7 @@ impl Default for Settings {
             log: LogSettings::default(),
             rate_limit: RateLimitSettings::default(),
             wechat: WeChatSettings::default(),
+            petition: PetitionSettings::default(),
         }
     }
 }
@@ -339,6 +341,27 @@ impl Default for WeChatSettings {
             appid: String::new(),
             secret: None,
             timeout_secs: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PetitionSettings {
+    /// Letters before the date in tracking numbers (ZM for 中牟).
+    pub tracking_prefix: String,
+    /// An open obligation this many days from its last day is `due_soon`.
+    pub due_soon_days: u32,
+    /// Anonymous look-ups by tracking number and query code, per client address per minute.
+    pub lookups_per_ip_per_minute: u64,
+}
+
+impl Default for PetitionSettings {
+    fn default() -> Self {
+        Self {
+            tracking_prefix: "ZM".into(),
+            due_soon_days: 3,
+            lookups_per_ip_per_minute: 10,
         }
     }
 }

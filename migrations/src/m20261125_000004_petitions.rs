@@ -25,6 +25,42 @@ impl MigrationTrait for Migration {
             )
             .await?;
 
+        // The default taxonomy, so a fresh installation can take petitions at once; editors
+        // rename, add and retire categories later. Accusations are not rated: the outcome of an
+        // accusation is not the accuser's to judge, and rating would expose it.
+        let defaults = [
+            ("land", "土地征收与补偿", "claim", true),
+            ("housing", "城乡建设与住房", "claim", true),
+            ("labour", "劳动保障与欠薪", "claim", true),
+            ("social_security", "社会保障与救助", "claim", true),
+            ("environment", "生态环境", "claim", true),
+            ("transport", "交通与基础设施", "claim", true),
+            ("agriculture", "农业农村", "claim", true),
+            ("education", "教育", "claim", true),
+            ("health", "医疗卫生", "claim", true),
+            ("public_security", "政法与治安", "claim", true),
+            ("accusation", "检举控告", "accusation", false),
+            ("suggestion", "意见建议", "suggestion", true),
+            ("other", "其他", "claim", true),
+        ];
+        let mut insert = Query::insert();
+        insert
+            .into_table("categories")
+            .columns(["code", "name", "matter_category", "rateable", "active", "sort_order"]);
+        for (i, (code, name, matter, rateable)) in defaults.into_iter().enumerate() {
+            insert
+                .values([
+                    code.into(),
+                    name.into(),
+                    matter.into(),
+                    rateable.into(),
+                    true.into(),
+                    <i32 as TryFrom<usize>>::try_from(i).unwrap_or(0).into(),
+                ])
+                .map_err(|e| DbErr::Custom(e.to_string()))?;
+        }
+        manager.exec_stmt(insert).await?;
+
         manager
             .create_table(
                 Table::create()

@@ -4,9 +4,14 @@
 //! working calendar.
 
 mod deadline;
+mod intake;
 mod lifecycle;
 
 pub use deadline::{Deadline, DeadlineKind, DueStatus, Periods};
+pub use intake::{
+    Channel, GroupMatter, NewPetition, PetitionKind, Submission, normalise_query_code, query_code,
+    tracking_number,
+};
 pub use lifecycle::{Action, ActionKind, Actor, Dates, Petition, Transition, TransitionError};
 
 use serde::{Deserialize, Serialize};

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod citizens;
 pub mod entities;
 pub mod org;
+pub mod petitions;
 pub mod staff;
 
 use std::time::Duration;

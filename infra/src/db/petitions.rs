@@ -1,0 +1,293 @@
+//! Petitions in the database: registration (with its first event, its outbox message and the
+//! idempotency key, all in one transaction), reads for the petitioner and for anonymous
+//! lookup, the category taxonomy and the working calendar.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use fengqiao_domain::calendar::WorkCalendar;
+use fengqiao_domain::petition::{Checkpoint, MatterCategory, NewPetition, PetitionState};
+use fengqiao_domain::{DomainError, Text};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, Statement, TransactionSession, TransactionTrait,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use super::StoreError;
+use super::entities::{calendar_day, category, idempotency_key, outbox, petition, petition_event};
+
+pub use category::Model as CategoryRow;
+pub use petition::Model as PetitionRow;
+pub use petition_event::Model as PetitionEventRow;
+
+/// The snake_case name serde gives an enum value, as stored in text columns.
+pub fn text_of<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The enum value a text column holds.
+pub fn parse_text<T: DeserializeOwned>(column: &str, text: &str) -> Result<T, StoreError> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|_| StoreError::Corrupt(format!("{column} {text:?}")))
+}
+
+/// Active categories, in display order.
+pub async fn categories(db: &impl ConnectionTrait) -> Result<Vec<CategoryRow>, StoreError> {
+    Ok(category::Entity::find()
+        .filter(category::Column::Active.eq(true))
+        .order_by_asc(category::Column::SortOrder)
+        .all(db)
+        .await?)
+}
+
+pub async fn category(db: &impl ConnectionTrait, code: &str) -> Result<Option<CategoryRow>, StoreError> {
+    Ok(category::Entity::find_by_id(code.to_owned())
+        .one(db)
+        .await?
+        .filter(|c| c.active))
+}
+
+/// The working calendar as administrators keep it.
+pub async fn calendar(db: &impl ConnectionTrait) -> Result<WorkCalendar, StoreError> {
+    let days = calendar_day::Entity::find().all(db).await?;
+    let (holidays, makeup): (Vec<_>, Vec<_>) = days.into_iter().partition(|d| d.kind == "holiday");
+    Ok(WorkCalendar::new(
+        holidays.into_iter().map(|d| d.day),
+        makeup.into_iter().map(|d| d.day),
+    ))
+}
+
+/// The next value of a named counter, shared by every instance (an atomic upsert).
+pub async fn next_counter(db: &impl ConnectionTrait, name: &str) -> Result<i64, StoreError> {
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DatabaseBackend::Postgres => {
+            "INSERT INTO counters (name, value) VALUES ($1, 1) \
+             ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value"
+        }
+        _ => {
+            "INSERT INTO counters (name, value) VALUES (?, 1) \
+             ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value"
+        }
+    };
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, [name.into()]))
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("counter upsert returned nothing".into()))?;
+    Ok(row.try_get::<i64>("", "value")?)
+}
+
+/// Everything needed to store a new petition.
+pub struct Registration {
+    pub petition: NewPetition,
+    pub matter_category: MatterCategory,
+    pub rateable: bool,
+    pub checkpoint: Checkpoint,
+    pub citizen_id: Option<Uuid>,
+    pub tracking_prefix: String,
+    /// Keyed hash of the query code, computed by the caller (who holds the key).
+    pub query_code_hash: Box<dyn FnOnce(&str) -> String + Send>,
+    pub registered_on: NaiveDate,
+    pub next_deadline: Option<NaiveDate>,
+    pub actor_kind: &'static str,
+    pub actor_id: Option<String>,
+    pub now: DateTime<Utc>,
+}
+
+/// A retried submission carries the same key: (caller-scoped key, hash of the request body).
+pub struct Idempotency {
+    pub key: String,
+    pub request_hash: String,
+}
+
+/// Stores a registration. With an idempotency key already seen for the same request, returns
+/// the petition it made (`created == false`); for a different request, a conflict.
+pub async fn register<C>(
+    db: &C,
+    reg: Registration,
+    idempotency: Option<Idempotency>,
+) -> Result<(PetitionRow, bool), StoreError>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    if let Some(idem) = &idempotency
+        && let Some(seen) = idempotency_key::Entity::find_by_id(idem.key.clone()).one(db).await?
+    {
+        if seen.request_hash != idem.request_hash {
+            return Err(DomainError::Conflict {
+                code: "idempotency_key_reused",
+                message: Text::new(
+                    "该 Idempotency-Key 已用于另一份不同的提交",
+                    "this Idempotency-Key was used for a different submission",
+                ),
+            }
+            .into());
+        }
+        let row = petition::Entity::find_by_id(seen.petition_id)
+            .one(db)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("idempotency key without its petition".into()))?;
+        return Ok((row, false));
+    }
+
+    let txn = db.begin().await?;
+    let day = reg.registered_on;
+    let sequence = next_counter(&txn, &format!("tracking:{}:{}", reg.tracking_prefix, day.format("%Y%m%d"))).await?;
+    let tracking_no =
+        fengqiao_domain::petition::tracking_number(&reg.tracking_prefix, day, u64::try_from(sequence).unwrap_or(0));
+    let p = reg.petition;
+    let id = Uuid::now_v7();
+    let row = petition::ActiveModel {
+        id: Set(id),
+        query_code_hash: Set((reg.query_code_hash)(&tracking_no)),
+        tracking_no: Set(tracking_no),
+        kind: Set(text_of(&p.kind)),
+        channel: Set(text_of(&p.channel)),
+        category_code: Set(p.category_code),
+        matter_category: Set(text_of(&reg.matter_category)),
+        rateable: Set(reg.rateable),
+        title: Set(p.title),
+        content: Set(p.content),
+        township_id: Set(p.township_id),
+        village_id: Set(p.village_id),
+        latitude: Set(p.location.map(|l| l.0)),
+        longitude: Set(p.location.map(|l| l.1)),
+        group_size: Set(p.group.map(|g| i32::try_from(g.people).unwrap_or(i32::MAX))),
+        citizen_id: Set(reg.citizen_id),
+        petitioner_name: Set(None),
+        petitioner_phone: Set(None),
+        petitioner_phone_hash: Set(None),
+        state: Set(text_of(&PetitionState::Registered)),
+        checkpoint: Set(text_of(&reg.checkpoint)),
+        handling_org_id: Set(None),
+        accused_org_id: Set(p.accused_org_id),
+        owner_leader_id: Set(None),
+        registered_on: Set(day),
+        sent_on: Set(None),
+        accepted_on: Set(None),
+        answered_on: Set(None),
+        review_requested_on: Set(None),
+        review_decided_on: Set(None),
+        rereview_requested_on: Set(None),
+        rereview_decided_on: Set(None),
+        extension_days: Set(None),
+        rating: Set(None),
+        outcome: Set(None),
+        next_deadline: Set(reg.next_deadline),
+        deadline_kind: Set(reg.next_deadline.map(|_| "dispose".to_owned())),
+        flagged: Set(false),
+        flag_reason: Set(None),
+        repeat_of: Set(None),
+        version: Set(0),
+        created_at: Set(reg.now),
+        updated_at: Set(reg.now),
+    }
+    .insert(&txn)
+    .await?;
+    petition_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        petition_id: Set(id),
+        at: Set(reg.now),
+        actor_kind: Set(reg.actor_kind.to_owned()),
+        actor_id: Set(reg.actor_id),
+        event: Set("registered".into()),
+        from_state: Set(None),
+        to_state: Set(row.state.clone()),
+        reason: Set(None),
+        public: Set(true),
+        detail: Set("{}".into()),
+    }
+    .insert(&txn)
+    .await?;
+    outbox::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        topic: Set("petition.registered".into()),
+        petition_id: Set(Some(id)),
+        payload: Set(serde_json::json!({
+            "petition_id": id,
+            "tracking_no": row.tracking_no,
+            "state": row.state,
+            "at": reg.now,
+        })
+        .to_string()),
+        created_at: Set(reg.now),
+        dispatched_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    if let Some(idem) = idempotency {
+        let stored = idempotency_key::ActiveModel {
+            key: Set(idem.key),
+            request_hash: Set(idem.request_hash),
+            petition_id: Set(id),
+            created_at: Set(reg.now),
+        }
+        .insert(&txn)
+        .await;
+        if let Err(e) = stored {
+            // A concurrent retry with the same key won the race: ours rolls back, theirs stands.
+            if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) {
+                return Err(DomainError::Conflict {
+                    code: "submission_in_progress",
+                    message: Text::new("同一提交正在处理，请稍后重试", "the same submission is being processed; retry"),
+                }
+                .into());
+            }
+            return Err(e.into());
+        }
+    }
+    txn.commit().await?;
+    Ok((row, true))
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<PetitionRow>, StoreError> {
+    Ok(petition::Entity::find_by_id(id).one(db).await?)
+}
+
+pub async fn find_by_tracking_no(db: &impl ConnectionTrait, tracking_no: &str) -> Result<Option<PetitionRow>, StoreError> {
+    Ok(petition::Entity::find()
+        .filter(petition::Column::TrackingNo.eq(tracking_no))
+        .one(db)
+        .await?)
+}
+
+/// A petitioner's petitions, newest first, `limit` at a time before `before`.
+pub async fn list_for_citizen(
+    db: &impl ConnectionTrait,
+    citizen_id: Uuid,
+    limit: u64,
+    before: Option<Uuid>,
+) -> Result<Vec<PetitionRow>, StoreError> {
+    let mut q = petition::Entity::find()
+        .filter(petition::Column::CitizenId.eq(citizen_id))
+        .order_by_desc(petition::Column::Id);
+    if let Some(before) = before {
+        q = q.filter(petition::Column::Id.lt(before));
+    }
+    Ok(q.limit(limit).all(db).await?)
+}
+
+/// The events of a petition in order; only the public ones when `public_only`.
+pub async fn events(db: &impl ConnectionTrait, petition_id: Uuid, public_only: bool) -> Result<Vec<PetitionEventRow>, StoreError> {
+    let mut q = petition_event::Entity::find()
+        .filter(petition_event::Column::PetitionId.eq(petition_id))
+        .order_by_asc(petition_event::Column::Id);
+    if public_only {
+        q = q.filter(petition_event::Column::Public.eq(true));
+    }
+    Ok(q.all(db).await?)
+}
+
+/// Outbox messages not yet dispatched, oldest first (for the messaging work and for tests).
+pub async fn pending_outbox(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<outbox::Model>, StoreError> {
+    Ok(outbox::Entity::find()
+        .filter(outbox::Column::DispatchedAt.is_null())
+        .order_by_asc(outbox::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
