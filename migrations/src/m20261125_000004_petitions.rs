@@ -44,9 +44,14 @@ impl MigrationTrait for Migration {
             ("other", "其他", "claim", true),
         ];
         let mut insert = Query::insert();
-        insert
-            .into_table("categories")
-            .columns(["code", "name", "matter_category", "rateable", "active", "sort_order"]);
+        insert.into_table("categories").columns([
+            "code",
+            "name",
+            "matter_category",
+            "rateable",
+            "active",
+            "sort_order",
+        ]);
         for (i, (code, name, matter, rateable)) in defaults.into_iter().enumerate() {
             insert
                 .values([
@@ -226,6 +231,8 @@ impl MigrationTrait for Migration {
                     .col(string_len("key", 160).primary_key())
                     .col(string_len("request_hash", 64))
                     .col(uuid("petition_id"))
+                    // The first response, sealed: a retry gets it again, query code included.
+                    .col(text("response"))
                     .col(timestamp_with_time_zone("created_at"))
                     .to_owned(),
             )

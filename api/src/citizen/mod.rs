@@ -2,6 +2,7 @@
 //! real-name registration.
 
 pub mod auth;
+pub mod petitions;
 pub mod profile;
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -13,5 +14,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(auth::logout)
         .service(profile::me)
         .service(profile::register_real_name)
-        .service(profile::bind_phone);
+        .service(profile::bind_phone)
+        .service(petitions::categories)
+        // The fixed path before the {id} one, so "lookup" is never taken for an id.
+        .service(petitions::lookup)
+        .service(petitions::submit)
+        .service(petitions::list_mine)
+        .service(petitions::get_mine);
 }

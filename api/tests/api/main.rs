@@ -17,5 +17,6 @@ mod health;
 mod integrators;
 mod migrations;
 mod openapi;
+mod petitions;
 mod process;
 mod staff_auth;

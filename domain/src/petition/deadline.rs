@@ -43,7 +43,7 @@ impl Default for Periods {
 }
 
 /// What the next deadline is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeadlineKind {
     Dispose,

@@ -84,7 +84,10 @@ impl NewPetition {
             v.push(FieldError::new(
                 "title",
                 "invalid_title",
-                Text::new("标题须为 5 至 25 个字", "the title must be 5 to 25 characters"),
+                Text::new(
+                    "标题须为 5 至 25 个字",
+                    "the title must be 5 to 25 characters",
+                ),
             ));
         }
         let content = s.content.trim();
@@ -100,12 +103,19 @@ impl NewPetition {
         }
         let location = match (s.latitude, s.longitude) {
             (None, None) => None,
-            (Some(lat), Some(lng)) if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lng) => Some((lat, lng)),
+            (Some(lat), Some(lng))
+                if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lng) =>
+            {
+                Some((lat, lng))
+            }
             _ => {
                 v.push(FieldError::new(
                     "latitude",
                     "invalid_location",
-                    Text::new("地图位置须同时给出有效的纬度和经度", "give both a valid latitude and longitude"),
+                    Text::new(
+                        "地图位置须同时给出有效的纬度和经度",
+                        "give both a valid latitude and longitude",
+                    ),
                 ));
                 None
             }
@@ -115,10 +125,15 @@ impl NewPetition {
                 v.push(FieldError::new(
                     "group.people",
                     "invalid_group_size",
-                    Text::new("集体事项至少涉及 2 人", "a group matter involves at least 2 people"),
+                    Text::new(
+                        "集体事项至少涉及 2 人",
+                        "a group matter involves at least 2 people",
+                    ),
                 ));
             }
-            if !(1..=MAX_REPRESENTATIVES).contains(&group.representatives) || group.representatives > group.people {
+            if !(1..=MAX_REPRESENTATIVES).contains(&group.representatives)
+                || group.representatives > group.people
+            {
                 v.push(FieldError::new(
                     "group.representatives",
                     "too_many_representatives",
@@ -201,7 +216,11 @@ mod tests {
 
     #[test]
     fn a_good_submission_parses_trimmed() {
-        let p = NewPetition::parse(submission("  村道路面破损  ", "村东头道路破损严重，雨天积水，请求维修。")).unwrap();
+        let p = NewPetition::parse(submission(
+            "  村道路面破损  ",
+            "村东头道路破损严重，雨天积水，请求维修。",
+        ))
+        .unwrap();
         assert_eq!(p.title, "村道路面破损");
     }
 
@@ -209,10 +228,18 @@ mod tests {
     fn every_failing_field_is_reported() {
         let mut s = submission("短", "太短");
         s.latitude = Some(200.0);
-        s.group = Some(GroupMatter { people: 30, representatives: 6 });
-        let DomainError::Validation(errors) = NewPetition::parse(s).unwrap_err() else { panic!() };
+        s.group = Some(GroupMatter {
+            people: 30,
+            representatives: 6,
+        });
+        let DomainError::Validation(errors) = NewPetition::parse(s).unwrap_err() else {
+            panic!()
+        };
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["title", "content", "latitude", "group.representatives"]);
+        assert_eq!(
+            fields,
+            ["title", "content", "latitude", "group.representatives"]
+        );
     }
 
     #[test]

@@ -188,7 +188,7 @@ impl ActionKind {
     }
 
     /// In which states the action exists at all.
-    fn from_states(self) -> &'static [PetitionState] {
+    fn source_states(self) -> &'static [PetitionState] {
         use ActionKind::*;
         use PetitionState as S;
         match self {
@@ -350,7 +350,7 @@ impl Petition {
     pub fn allowed(&self) -> Vec<ActionKind> {
         ActionKind::ALL
             .into_iter()
-            .filter(|k| k.from_states().contains(&self.state))
+            .filter(|k| k.source_states().contains(&self.state))
             .filter(|k| *k != ActionKind::Rate || (self.rateable && self.rating.is_none()))
             .filter(|k| *k != ActionKind::Extend || self.extension_days.is_none())
             .filter(|k| *k != ActionKind::Escalate || self.checkpoint.above().is_some())
@@ -367,7 +367,7 @@ impl Petition {
         periods: &Periods,
     ) -> Result<Transition, TransitionError> {
         let kind = action.kind();
-        if !kind.from_states().contains(&self.state) {
+        if !kind.source_states().contains(&self.state) {
             return Err(TransitionError::NotAllowedNow {
                 state: self.state,
                 allowed: self.allowed(),

@@ -44,7 +44,10 @@ pub async fn categories(db: &impl ConnectionTrait) -> Result<Vec<CategoryRow>, S
         .await?)
 }
 
-pub async fn category(db: &impl ConnectionTrait, code: &str) -> Result<Option<CategoryRow>, StoreError> {
+pub async fn category(
+    db: &impl ConnectionTrait,
+    code: &str,
+) -> Result<Option<CategoryRow>, StoreError> {
     Ok(category::Entity::find_by_id(code.to_owned())
         .one(db)
         .await?
@@ -81,6 +84,11 @@ pub async fn next_counter(db: &impl ConnectionTrait, name: &str) -> Result<i64, 
     Ok(row.try_get::<i64>("", "value")?)
 }
 
+/// Makes the keyed hash of (tracking number, query code); the caller holds the key.
+pub type QueryCodeHasher = Box<dyn FnOnce(&str, &str) -> String + Send>;
+/// Seals the first response to a submission from the stored row and its query code.
+pub type ResponseSealer = Box<dyn FnOnce(&PetitionRow, &str) -> String + Send>;
+
 /// Everything needed to store a new petition.
 pub struct Registration {
     pub petition: NewPetition,
@@ -90,7 +98,9 @@ pub struct Registration {
     pub citizen_id: Option<Uuid>,
     pub tracking_prefix: String,
     /// Keyed hash of the query code, computed by the caller (who holds the key).
-    pub query_code_hash: Box<dyn FnOnce(&str) -> String + Send>,
+    pub query_code_hash: QueryCodeHasher,
+    /// The query code given to the petitioner (shown once, stored only as a keyed hash).
+    pub query_code: String,
     pub registered_on: NaiveDate,
     pub next_deadline: Option<NaiveDate>,
     pub actor_kind: &'static str,
@@ -102,20 +112,36 @@ pub struct Registration {
 pub struct Idempotency {
     pub key: String,
     pub request_hash: String,
+    /// The response to give again on a retry, sealed by the caller; computed from the stored
+    /// row and the query code.
+    pub response: ResponseSealer,
+}
+
+/// What a registration came to.
+pub enum Registered {
+    /// Stored now; the query code is returned this once.
+    New {
+        row: Box<PetitionRow>,
+        query_code: String,
+    },
+    /// A retry of an earlier submission: its sealed first response.
+    Replayed { sealed_response: String },
 }
 
 /// Stores a registration. With an idempotency key already seen for the same request, returns
-/// the petition it made (`created == false`); for a different request, a conflict.
+/// the first response again; for a different request, a conflict.
 pub async fn register<C>(
     db: &C,
     reg: Registration,
     idempotency: Option<Idempotency>,
-) -> Result<(PetitionRow, bool), StoreError>
+) -> Result<Registered, StoreError>
 where
     C: ConnectionTrait + TransactionTrait,
 {
     if let Some(idem) = &idempotency
-        && let Some(seen) = idempotency_key::Entity::find_by_id(idem.key.clone()).one(db).await?
+        && let Some(seen) = idempotency_key::Entity::find_by_id(idem.key.clone())
+            .one(db)
+            .await?
     {
         if seen.request_hash != idem.request_hash {
             return Err(DomainError::Conflict {
@@ -127,23 +153,28 @@ where
             }
             .into());
         }
-        let row = petition::Entity::find_by_id(seen.petition_id)
-            .one(db)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("idempotency key without its petition".into()))?;
-        return Ok((row, false));
+        return Ok(Registered::Replayed {
+            sealed_response: seen.response,
+        });
     }
 
     let txn = db.begin().await?;
     let day = reg.registered_on;
-    let sequence = next_counter(&txn, &format!("tracking:{}:{}", reg.tracking_prefix, day.format("%Y%m%d"))).await?;
-    let tracking_no =
-        fengqiao_domain::petition::tracking_number(&reg.tracking_prefix, day, u64::try_from(sequence).unwrap_or(0));
+    let sequence = next_counter(
+        &txn,
+        &format!("tracking:{}:{}", reg.tracking_prefix, day.format("%Y%m%d")),
+    )
+    .await?;
+    let tracking_no = fengqiao_domain::petition::tracking_number(
+        &reg.tracking_prefix,
+        day,
+        u64::try_from(sequence).unwrap_or(0),
+    );
     let p = reg.petition;
     let id = Uuid::now_v7();
     let row = petition::ActiveModel {
         id: Set(id),
-        query_code_hash: Set((reg.query_code_hash)(&tracking_no)),
+        query_code_hash: Set((reg.query_code_hash)(&tracking_no, &reg.query_code)),
         tracking_no: Set(tracking_no),
         kind: Set(text_of(&p.kind)),
         channel: Set(text_of(&p.channel)),
@@ -224,16 +255,23 @@ where
             key: Set(idem.key),
             request_hash: Set(idem.request_hash),
             petition_id: Set(id),
+            response: Set((idem.response)(&row, &reg.query_code)),
             created_at: Set(reg.now),
         }
         .insert(&txn)
         .await;
         if let Err(e) = stored {
             // A concurrent retry with the same key won the race: ours rolls back, theirs stands.
-            if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) {
+            if matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) {
                 return Err(DomainError::Conflict {
                     code: "submission_in_progress",
-                    message: Text::new("同一提交正在处理，请稍后重试", "the same submission is being processed; retry"),
+                    message: Text::new(
+                        "同一提交正在处理，请稍后重试",
+                        "the same submission is being processed; retry",
+                    ),
                 }
                 .into());
             }
@@ -241,14 +279,20 @@ where
         }
     }
     txn.commit().await?;
-    Ok((row, true))
+    Ok(Registered::New {
+        row: Box::new(row),
+        query_code: reg.query_code,
+    })
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<PetitionRow>, StoreError> {
     Ok(petition::Entity::find_by_id(id).one(db).await?)
 }
 
-pub async fn find_by_tracking_no(db: &impl ConnectionTrait, tracking_no: &str) -> Result<Option<PetitionRow>, StoreError> {
+pub async fn find_by_tracking_no(
+    db: &impl ConnectionTrait,
+    tracking_no: &str,
+) -> Result<Option<PetitionRow>, StoreError> {
     Ok(petition::Entity::find()
         .filter(petition::Column::TrackingNo.eq(tracking_no))
         .one(db)
@@ -272,7 +316,11 @@ pub async fn list_for_citizen(
 }
 
 /// The events of a petition in order; only the public ones when `public_only`.
-pub async fn events(db: &impl ConnectionTrait, petition_id: Uuid, public_only: bool) -> Result<Vec<PetitionEventRow>, StoreError> {
+pub async fn events(
+    db: &impl ConnectionTrait,
+    petition_id: Uuid,
+    public_only: bool,
+) -> Result<Vec<PetitionEventRow>, StoreError> {
     let mut q = petition_event::Entity::find()
         .filter(petition_event::Column::PetitionId.eq(petition_id))
         .order_by_asc(petition_event::Column::Id);
@@ -283,7 +331,10 @@ pub async fn events(db: &impl ConnectionTrait, petition_id: Uuid, public_only: b
 }
 
 /// Outbox messages not yet dispatched, oldest first (for the messaging work and for tests).
-pub async fn pending_outbox(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<outbox::Model>, StoreError> {
+pub async fn pending_outbox(
+    db: &impl ConnectionTrait,
+    limit: u64,
+) -> Result<Vec<outbox::Model>, StoreError> {
     Ok(outbox::Entity::find()
         .filter(outbox::Column::DispatchedAt.is_null())
         .order_by_asc(outbox::Column::Id)

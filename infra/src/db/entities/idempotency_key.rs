@@ -7,6 +7,7 @@ pub struct Model {
     pub key: String,
     pub request_hash: String,
     pub petition_id: Uuid,
+    pub response: String,
     pub created_at: DateTimeUtc,
 }
 

@@ -1,0 +1,295 @@
+//! Citizens' petitions: submission with an idempotency key, tracking numbers and query codes,
+//! the public timeline, and what goes out through the outbox.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, problem, spawn_demo_app};
+
+async fn submit(app: &TestApp, token: &str, key: &str, body: &Value) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/petitions"))
+        .bearer_auth(token)
+        .header("idempotency-key", key)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn road_complaint(app: &TestApp) -> Value {
+    json!({
+        "kind": "complaint",
+        "category_code": "transport",
+        "title": "村道路面破损请求维修",
+        "content": "官渡桥村东头道路破损严重，雨天积水，群众出行困难，请求尽快维修。",
+        "township_id": app.org_id("410122-101").await,
+        "village_id": app.org_id("410122-101-001").await,
+        "latitude": 34.72,
+        "longitude": 113.97
+    })
+}
+
+#[tokio::test]
+async fn a_citizen_submits_and_follows_a_petition() {
+    let (app, _) = spawn_demo_app().await;
+    let citizen = app.dev_citizen("petitioner-1").await;
+    let token = citizen["access_token"].as_str().unwrap();
+    let categories: Value = app
+        .get("/api/v1/petition-categories")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        categories
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["code"] == "transport")
+    );
+
+    let res = submit(
+        &app,
+        token,
+        "first-submission-0001",
+        &road_complaint(&app).await,
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let submitted: Value = res.json().await.unwrap();
+    let tracking = submitted["tracking_no"].as_str().unwrap();
+    let today = fengqiao_domain::calendar::local_date(chrono::Utc::now())
+        .format("%Y%m%d")
+        .to_string();
+    assert_eq!(tracking, format!("ZM{today}000001"));
+    assert_eq!(submitted["query_code"].as_str().unwrap().len(), 8);
+    assert_eq!(submitted["state"], "registered");
+
+    let id = submitted["id"].as_str().unwrap();
+    let mine: Value = app
+        .get_as(&format!("/api/v1/petitions/{id}"), token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["title"], "村道路面破损请求维修");
+    assert_eq!(mine["timeline"][0]["event"], "registered");
+    assert_eq!(mine["deadline_kind"], "dispose");
+    assert_eq!(mine["due_status"], "on_track");
+    let list: Value = app
+        .get_as("/api/v1/petitions", token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+
+    // Another citizen cannot see it.
+    let other = app.dev_citizen("petitioner-2").await;
+    let res = app
+        .get_as(
+            &format!("/api/v1/petitions/{id}"),
+            other["access_token"].as_str().unwrap(),
+        )
+        .await;
+    assert_eq!(problem(res, 404).await["code"], "petition_not_found");
+
+    // The registration is waiting in the outbox for the messaging work.
+    let conn = app.raw_db().await;
+    let pending = fengqiao_infra::db::petitions::pending_outbox(&conn, 10)
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].topic, "petition.registered");
+    // The query code is stored only as a keyed hash.
+    let row = fengqiao_infra::db::petitions::find_by_tracking_no(&conn, tracking)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !row.query_code_hash
+            .contains(submitted["query_code"].as_str().unwrap())
+    );
+}
+
+#[tokio::test]
+async fn a_retried_submission_returns_the_first_answer_and_never_a_second_petition() {
+    let (app, _) = spawn_demo_app().await;
+    let citizen = app.dev_citizen("retrier").await;
+    let token = citizen["access_token"].as_str().unwrap();
+    let body = road_complaint(&app).await;
+    let first: Value = submit(&app, token, "retry-key-000001", &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let again = submit(&app, token, "retry-key-000001", &body).await;
+    assert_eq!(again.status(), 200);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again, first, "same petition, same query code");
+    let list: Value = app
+        .get_as("/api/v1/petitions", token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+
+    let mut changed = body.clone();
+    changed["title"] = json!("另一件事情需要反映");
+    let res = submit(&app, token, "retry-key-000001", &changed).await;
+    assert_eq!(problem(res, 409).await["code"], "idempotency_key_reused");
+
+    let res = app.post_json_as("/api/v1/petitions", token, &body).await;
+    assert_eq!(problem(res, 400).await["code"], "idempotency_key_required");
+}
+
+#[tokio::test]
+async fn concurrent_submissions_get_distinct_sequential_tracking_numbers() {
+    let (app, _) = spawn_demo_app().await;
+    let citizen = app.dev_citizen("busy").await;
+    let token = citizen["access_token"].as_str().unwrap().to_owned();
+    let body = road_complaint(&app).await;
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (client, url, token, body) = (
+            app.client.clone(),
+            app.url("/api/v1/petitions"),
+            token.clone(),
+            body.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let res = client
+                .post(url)
+                .bearer_auth(token)
+                .header("idempotency-key", format!("parallel-key-{i:04}"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 201);
+            res.json::<Value>().await.unwrap()["tracking_no"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }));
+    }
+    let mut numbers = Vec::new();
+    for t in tasks {
+        numbers.push(t.await.unwrap());
+    }
+    numbers.sort();
+    let sequences: Vec<u32> = numbers
+        .iter()
+        .map(|n| n[n.len() - 6..].parse().unwrap())
+        .collect();
+    assert_eq!(sequences, (1..=8).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn submissions_are_checked_field_by_field() {
+    let (app, _) = spawn_demo_app().await;
+    let citizen = app.dev_citizen("careless").await;
+    let token = citizen["access_token"].as_str().unwrap();
+    let mut body = road_complaint(&app).await;
+    body["title"] = json!("短");
+    body["content"] = json!("太短");
+    body["group"] = json!({"people": 40, "representatives": 8});
+    let res = submit(&app, token, "invalid-key-00001", &body).await;
+    let problem_body = problem(res, 422).await;
+    let fields: Vec<&str> = problem_body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["title", "content", "group.representatives"]);
+
+    let mut body = road_complaint(&app).await;
+    body["category_code"] = json!("astrology");
+    assert_eq!(
+        problem(submit(&app, token, "invalid-key-00002", &body).await, 422).await["errors"][0]["code"],
+        "unknown_category"
+    );
+
+    let mut body = road_complaint(&app).await;
+    body["village_id"] = json!(app.org_id("410122-106-001").await);
+    let res = submit(&app, token, "invalid-key-00003", &body).await;
+    assert_eq!(
+        problem(res, 422).await["errors"][0]["field"],
+        "village_id",
+        "a village of another township"
+    );
+}
+
+#[tokio::test]
+async fn an_accusation_needs_a_real_name() {
+    let (app, _) = spawn_demo_app().await;
+    let citizen = app.dev_citizen("accuser").await;
+    let token = citizen["access_token"].as_str().unwrap();
+    let mut body = road_complaint(&app).await;
+    body["category_code"] = json!("accusation");
+    body["accused_org_id"] = json!(app.org_id("410122-101").await);
+    assert_eq!(
+        problem(submit(&app, token, "accusation-key-01", &body).await, 403).await["code"],
+        "real_name_required"
+    );
+    app.put_json_as(
+        "/api/v1/me/real-name",
+        token,
+        &json!({"name": "张小三", "id_number": "11010519491231002X", "phone": "13800138000"}),
+    )
+    .await;
+    assert_eq!(
+        submit(&app, token, "accusation-key-02", &body)
+            .await
+            .status(),
+        201
+    );
+}
+
+#[tokio::test]
+async fn anyone_with_number_and_code_follows_the_public_timeline_and_guessing_is_limited() {
+    let (app, _) = spawn_demo_app().await;
+    let citizen = app.dev_citizen("letter-writer").await;
+    let token = citizen["access_token"].as_str().unwrap();
+    let submitted: Value = submit(&app, token, "lookup-key-00001", &road_complaint(&app).await)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let tracking = submitted["tracking_no"].as_str().unwrap();
+    let code = submitted["query_code"].as_str().unwrap().to_lowercase();
+
+    let found = app
+        .get(&format!(
+            "/api/v1/petitions/lookup?tracking_no={tracking}&query_code={code}"
+        ))
+        .await;
+    assert_eq!(found.status(), 200);
+    let public: Value = found.json().await.unwrap();
+    assert_eq!(public["state"], "registered");
+    assert!(
+        public.get("content").is_none(),
+        "the public view carries no content"
+    );
+
+    let wrong = app
+        .get(&format!(
+            "/api/v1/petitions/lookup?tracking_no={tracking}&query_code=AAAAAAAA"
+        ))
+        .await;
+    assert_eq!(problem(wrong, 404).await["code"], "petition_not_found");
+    // The default allows 10 look-ups a minute per address; two were spent above.
+    let mut last = 0;
+    for _ in 0..9 {
+        last = app
+            .get(&format!(
+                "/api/v1/petitions/lookup?tracking_no={tracking}&query_code=BBBBBBBB"
+            ))
+            .await
+            .status()
+            .as_u16();
+    }
+    assert_eq!(last, 429);
+}
