@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod citizens;
 pub mod org_units;
+pub mod petitions;
 pub mod staff;
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -27,5 +28,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(api_clients::create)
         .service(api_clients::list)
         .service(api_clients::revoke)
-        .service(audit::search);
+        .service(audit::search)
+        .service(petitions::inbox)
+        .service(petitions::get)
+        .service(petitions::act);
 }

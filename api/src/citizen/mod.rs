@@ -20,5 +20,6 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(petitions::lookup)
         .service(petitions::submit)
         .service(petitions::list_mine)
-        .service(petitions::get_mine);
+        .service(petitions::get_mine)
+        .service(petitions::act_mine);
 }

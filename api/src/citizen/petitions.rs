@@ -107,7 +107,7 @@ pub struct SubmittedPetition {
     pub next_deadline: Option<NaiveDate>,
 }
 
-async fn view_of(state: &AppState, row: PetitionRow) -> Result<PetitionView, ApiError> {
+pub async fn view_of(state: &AppState, row: PetitionRow) -> Result<PetitionView, ApiError> {
     let events = petitions::events(&state.db, row.id, true).await?;
     let timeline = events
         .into_iter()
@@ -387,7 +387,7 @@ pub async fn list_mine(
     }))
 }
 
-fn petition_not_found() -> ApiError {
+pub fn petition_not_found() -> ApiError {
     DomainError::NotFound {
         code: "petition_not_found",
         message: Text::new("信访事项不存在", "no such petition"),
@@ -533,4 +533,78 @@ pub async fn categories(
         })
         .collect::<Result<Vec<_>, fengqiao_infra::db::StoreError>>()?;
     Ok(web::Json(views))
+}
+
+/// What a petitioner may do with their petition.
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(tag = "action", rename_all = "snake_case")]
+#[schema(example = json!({"action": "rate", "rating": "satisfied", "comment": "处理及时"}))]
+pub enum CitizenActionRequest {
+    /// 满意度评价, after the answer.
+    Rate {
+        rating: fengqiao_domain::petition::Rating,
+        comment: Option<String>,
+    },
+    /// 复查: within 30 days of the answer.
+    RequestReview { reason: String },
+    /// 复核: within 30 days of the review decision.
+    RequestRereview { reason: String },
+    /// Withdraw the petition before it is answered.
+    Withdraw { reason: Option<String> },
+}
+
+/// Rate the answer, ask for review or re-review, or withdraw.
+#[utoipa::path(
+    tag = "citizen-petitions",
+    operation_id = "actOnMyPetition",
+    params(("id" = Uuid, Path, description = "Petition id")),
+    request_body = CitizenActionRequest,
+    security(("citizen_bearer" = [])),
+    responses(
+        (status = 200, description = "The petition after the action", body = PetitionView),
+        (status = 404, description = "No such petition of the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not possible now (`invalid_transition`, `already_rated`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Outside its window (`outside_window`) or not rateable", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/petitions/{id}/actions")]
+pub async fn act_mine(
+    state: web::Data<AppState>,
+    citizen: CitizenUser,
+    origin: RequestOrigin,
+    id: web::Path<Uuid>,
+    body: ApiJson<CitizenActionRequest>,
+) -> Result<web::Json<PetitionView>, ApiError> {
+    use fengqiao_domain::petition::{Action, Actor};
+    let row = petitions::get(&state.db, id.into_inner())
+        .await?
+        .filter(|p| p.citizen_id == Some(citizen.id))
+        .ok_or_else(petition_not_found)?;
+    let (action, reason) = match body.0 {
+        CitizenActionRequest::Rate { rating, comment } => (Action::Rate { rating }, comment),
+        CitizenActionRequest::RequestReview { reason } => (Action::RequestReview, Some(reason)),
+        CitizenActionRequest::RequestRereview { reason } => (Action::RequestReReview, Some(reason)),
+        CitizenActionRequest::Withdraw { reason } => (Action::Withdraw, reason),
+    };
+    let stored = crate::admin::petitions::apply_action(
+        &state,
+        &row,
+        &Actor::Citizen { id: citizen.id },
+        &action,
+        "citizen",
+        citizen.id.to_string(),
+        reason,
+        None,
+    )
+    .await?;
+    state
+        .audit(
+            &citizen.actor(),
+            &origin.0,
+            Event::new("petition.transition")
+                .on("petition", row.id)
+                .with(serde_json::json!({"action": action.kind().as_str()})),
+        )
+        .await?;
+    Ok(web::Json(view_of(&state, stored).await?))
 }

@@ -293,3 +293,235 @@ async fn anyone_with_number_and_code_follows_the_public_timeline_and_guessing_is
     }
     assert_eq!(last, 429);
 }
+
+async fn act(app: &TestApp, token: &str, id: &str, body: Value) -> reqwest::Response {
+    app.post_json_as(
+        &format!("/api/v1/admin/petitions/{id}/actions"),
+        token,
+        &body,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn staff_move_a_petition_through_its_lifecycle_and_the_citizen_rates_it() {
+    use fengqiao_domain::identity::Role;
+    let (app, _) = spawn_demo_app().await;
+    let citizen = app.dev_citizen("lifecycle").await;
+    let token = citizen["access_token"].as_str().unwrap();
+    let submitted: Value = submit(
+        &app,
+        token,
+        "lifecycle-key-001",
+        &road_complaint(&app).await,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let id = submitted["id"].as_str().unwrap();
+
+    let registrar =
+        crate::helpers::staff_in(&app, "r.bureau", "410122-d-xf", &[Role::Registrar]).await;
+    let county_registrar =
+        crate::helpers::staff_in(&app, "r.county", "410122", &[Role::Registrar]).await;
+    let handler = crate::helpers::staff_in(&app, "h.guandu", "410122-101", &[Role::Handler]).await;
+    let supervisor =
+        crate::helpers::staff_in(&app, "s.county", "410122", &[Role::Supervisor]).await;
+
+    // The bureau's registrar does not see a township's petition; the county's does.
+    assert_eq!(
+        app.get_as(&format!("/api/v1/admin/petitions/{id}"), &registrar)
+            .await
+            .status(),
+        404
+    );
+    let inbox: Value = app
+        .get_as("/api/v1/admin/petitions", &county_registrar)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(inbox["items"].as_array().unwrap().len(), 1);
+
+    // Answering now is a wrong transition: 409 listing what is possible.
+    let res = act(
+        &app,
+        &handler,
+        id,
+        json!({"action": "answer", "outcome": "solved", "opinion": "已修复"}),
+    )
+    .await;
+    let body = problem(res, 409).await;
+    assert_eq!(body["code"], "invalid_transition");
+    assert!(body["detail"].as_str().unwrap().contains("forward"));
+
+    // A handler may not forward; a registrar may.
+    let guandu = app.org_id("410122-101").await;
+    let res = act(
+        &app,
+        &handler,
+        id,
+        json!({"action": "forward", "to_org_id": guandu}),
+    )
+    .await;
+    assert_eq!(problem(res, 403).await["code"], "transition_not_permitted");
+    let res = act(
+        &app,
+        &county_registrar,
+        id,
+        json!({"action": "forward", "to_org_id": guandu, "reason": "属地管理"}),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let after: Value = res.json().await.unwrap();
+    assert_eq!(after["state"], "awaiting_acceptance");
+    assert_eq!(after["deadline_kind"], "decide_acceptance");
+    assert!(
+        after["allowed_actions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("accept"))
+    );
+
+    for step in [
+        json!({"action": "accept"}),
+        json!({"action": "answer", "outcome": "solved", "opinion": "道路已修复"}),
+    ] {
+        assert_eq!(act(&app, &handler, id, step).await.status(), 200);
+    }
+    let rate = app
+        .post_json_as(
+            &format!("/api/v1/petitions/{id}/actions"),
+            token,
+            &json!({"action": "rate", "rating": "satisfied"}),
+        )
+        .await;
+    assert_eq!(rate.status(), 200);
+    let again = app
+        .post_json_as(
+            &format!("/api/v1/petitions/{id}/actions"),
+            token,
+            &json!({"action": "rate", "rating": "dissatisfied"}),
+        )
+        .await;
+    assert_eq!(again.status(), 409);
+    assert_eq!(
+        act(&app, &supervisor, id, json!({"action": "close"}))
+            .await
+            .status(),
+        200
+    );
+
+    // The citizen's timeline shows the public steps; the outbox has one message per public step.
+    let mine: Value = app
+        .get_as(&format!("/api/v1/petitions/{id}"), token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let events: Vec<&str> = mine["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "registered",
+            "forwarded",
+            "accepted",
+            "answered",
+            "rated",
+            "closed"
+        ]
+    );
+    let conn = app.raw_db().await;
+    let topics: Vec<String> = fengqiao_infra::db::petitions::pending_outbox(&conn, 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.topic)
+        .collect();
+    assert_eq!(topics.len(), 6);
+    assert!(topics.contains(&"petition.answered".to_owned()));
+}
+
+#[tokio::test]
+async fn an_accusation_is_invisible_to_the_accused_and_never_sent_to_it() {
+    use fengqiao_domain::identity::Role;
+    let (app, _) = spawn_demo_app().await;
+    let citizen = app.dev_citizen("whistle").await;
+    let token = citizen["access_token"].as_str().unwrap();
+    app.put_json_as(
+        "/api/v1/me/real-name",
+        token,
+        &json!({"name": "张小三", "id_number": "11010519491231002X", "phone": "13800138000"}),
+    )
+    .await;
+    let guandu = app.org_id("410122-101").await;
+    let mut body = road_complaint(&app).await;
+    body["category_code"] = json!("accusation");
+    body["accused_org_id"] = json!(guandu);
+    let submitted: Value = submit(&app, token, "accusation-key-10", &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = submitted["id"].as_str().unwrap();
+
+    let accused = crate::helpers::staff_in(
+        &app,
+        "h.accused",
+        "410122-101",
+        &[Role::Handler, Role::Registrar],
+    )
+    .await;
+    assert_eq!(
+        app.get_as(&format!("/api/v1/admin/petitions/{id}"), &accused)
+            .await
+            .status(),
+        404
+    );
+    let inbox: Value = app
+        .get_as("/api/v1/admin/petitions", &accused)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(inbox["items"].as_array().unwrap().is_empty());
+
+    let county =
+        crate::helpers::staff_in(&app, "r.county2", "410122-d-xf", &[Role::Registrar]).await;
+    let admin_view = app
+        .get_as(
+            &format!("/api/v1/admin/petitions/{id}"),
+            &app.admin_token().await,
+        )
+        .await;
+    assert_eq!(admin_view.status(), 200);
+    let _ = county;
+    let res = act(
+        &app,
+        &app.admin_token().await,
+        id,
+        json!({"action": "forward", "to_org_id": guandu}),
+    )
+    .await;
+    // The administrator is not a registrar; a county registrar tries and is refused by the rule.
+    assert_eq!(res.status(), 403);
+    let county_registrar =
+        crate::helpers::staff_in(&app, "r.county3", "410122", &[Role::Registrar]).await;
+    let res = act(
+        &app,
+        &county_registrar,
+        id,
+        json!({"action": "forward", "to_org_id": guandu}),
+    )
+    .await;
+    assert_eq!(
+        problem(res, 422).await["errors"][0]["code"],
+        "accused_may_not_receive"
+    );
+}

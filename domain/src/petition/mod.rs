@@ -136,3 +136,69 @@ pub enum Rating {
     BasicallySatisfied,
     Dissatisfied,
 }
+
+/// Whether staff working in `scope` may see a petition: it happened in their subtree or is
+/// handled there — unless it accuses their own organisation or one above it, which must never
+/// see it (nor learn who accused it). The bodies above the accused supervise it and do see it.
+pub fn staff_may_see(
+    scope: &crate::identity::OrgScope,
+    township_path: &str,
+    handling_path: Option<&str>,
+    accused_path: Option<&str>,
+) -> bool {
+    use crate::identity::OrgScope;
+    if matches!(scope, OrgScope::All) {
+        return true;
+    }
+    if let (OrgScope::Subtree(own), Some(accused)) = (scope, accused_path)
+        && own.starts_with(accused)
+    {
+        return false;
+    }
+    scope.covers(township_path) || handling_path.is_some_and(|p| scope.covers(p))
+}
+
+#[cfg(test)]
+mod visibility_tests {
+    use super::*;
+    use crate::identity::OrgScope;
+
+    #[test]
+    fn the_accused_never_sees_the_accusation() {
+        let township = OrgScope::Subtree("/c/t1/".into());
+        assert!(staff_may_see(&township, "/c/t1/", None, None));
+        assert!(!staff_may_see(&township, "/c/t2/", None, None));
+        assert!(
+            staff_may_see(&township, "/c/t2/", Some("/c/t1/v1/"), None),
+            "handled here"
+        );
+        assert!(
+            staff_may_see(&township, "/c/t1/", None, Some("/c/t1/v3/")),
+            "the township supervises an accused village"
+        );
+        assert!(
+            !staff_may_see(&township, "/c/t1/", None, Some("/c/t1/")),
+            "accuses the township itself"
+        );
+        let village = OrgScope::Subtree("/c/t1/v3/".into());
+        assert!(
+            !staff_may_see(&village, "/c/t1/", Some("/c/t1/v3/"), Some("/c/t1/")),
+            "nor anyone below the accused"
+        );
+        let county = OrgScope::Subtree("/c/".into());
+        assert!(
+            staff_may_see(&county, "/c/t1/", None, Some("/c/t1/")),
+            "the county supervises"
+        );
+        assert!(
+            !staff_may_see(&county, "/c/t1/", None, Some("/c/")),
+            "unless the county is accused"
+        );
+        assert!(staff_may_see(
+            &OrgScope::All,
+            "/c/t1/",
+            None,
+            Some("/c/t1/")
+        ));
+    }
+}

@@ -342,3 +342,295 @@ pub async fn pending_outbox(
         .all(db)
         .await?)
 }
+
+/// The rules' view of a stored petition.
+pub fn to_domain(row: &PetitionRow) -> Result<fengqiao_domain::petition::Petition, StoreError> {
+    use fengqiao_domain::petition::{Dates, Petition};
+    Ok(Petition {
+        state: parse_text("petitions.state", &row.state)?,
+        category: parse_text("petitions.matter_category", &row.matter_category)?,
+        checkpoint: parse_text("petitions.checkpoint", &row.checkpoint)?,
+        dates: Dates {
+            registered_on: Some(row.registered_on),
+            sent_on: row.sent_on,
+            accepted_on: row.accepted_on,
+            answered_on: row.answered_on,
+            review_requested_on: row.review_requested_on,
+            review_decided_on: row.review_decided_on,
+            rereview_requested_on: row.rereview_requested_on,
+            rereview_decided_on: row.rereview_decided_on,
+        },
+        extension_days: row.extension_days.and_then(|d| u32::try_from(d).ok()),
+        rating: row
+            .rating
+            .as_deref()
+            .map(|r| parse_text("petitions.rating", r))
+            .transpose()?,
+        rateable: row.rateable,
+        owner: row.citizen_id,
+        accused_org: row.accused_org_id,
+        handling_org: row.handling_org_id,
+    })
+}
+
+/// A transition to store: the rules' result plus what the event records.
+pub struct Applied<'a> {
+    pub transition: &'a fengqiao_domain::petition::Transition,
+    pub outcome: Option<String>,
+    pub next_deadline: Option<fengqiao_domain::petition::Deadline>,
+    pub actor_kind: &'static str,
+    pub actor_id: Option<String>,
+    pub reason: Option<String>,
+    pub detail: serde_json::Value,
+    pub now: DateTime<Utc>,
+}
+
+/// Stores a transition if the petition is still at `version` (optimistic concurrency: two
+/// clerks acting at once cannot both win). The event and, for a public one, its outbox
+/// message are written in the same transaction.
+pub async fn apply<C>(
+    db: &C,
+    row: &PetitionRow,
+    applied: Applied<'_>,
+) -> Result<PetitionRow, StoreError>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let t = applied.transition;
+    let p = &t.petition;
+    let txn = db.begin().await?;
+    let update = petition::Entity::update_many()
+        .col_expr(
+            petition::Column::State,
+            sea_orm::sea_query::Expr::value(text_of(&p.state)),
+        )
+        .col_expr(
+            petition::Column::Checkpoint,
+            sea_orm::sea_query::Expr::value(text_of(&p.checkpoint)),
+        )
+        .col_expr(
+            petition::Column::HandlingOrgId,
+            sea_orm::sea_query::Expr::value(p.handling_org),
+        )
+        .col_expr(
+            petition::Column::SentOn,
+            sea_orm::sea_query::Expr::value(p.dates.sent_on),
+        )
+        .col_expr(
+            petition::Column::AcceptedOn,
+            sea_orm::sea_query::Expr::value(p.dates.accepted_on),
+        )
+        .col_expr(
+            petition::Column::AnsweredOn,
+            sea_orm::sea_query::Expr::value(p.dates.answered_on),
+        )
+        .col_expr(
+            petition::Column::ReviewRequestedOn,
+            sea_orm::sea_query::Expr::value(p.dates.review_requested_on),
+        )
+        .col_expr(
+            petition::Column::ReviewDecidedOn,
+            sea_orm::sea_query::Expr::value(p.dates.review_decided_on),
+        )
+        .col_expr(
+            petition::Column::RereviewRequestedOn,
+            sea_orm::sea_query::Expr::value(p.dates.rereview_requested_on),
+        )
+        .col_expr(
+            petition::Column::RereviewDecidedOn,
+            sea_orm::sea_query::Expr::value(p.dates.rereview_decided_on),
+        )
+        .col_expr(
+            petition::Column::ExtensionDays,
+            sea_orm::sea_query::Expr::value(
+                p.extension_days
+                    .map(|d| i32::try_from(d).unwrap_or(i32::MAX)),
+            ),
+        )
+        .col_expr(
+            petition::Column::Rating,
+            sea_orm::sea_query::Expr::value(p.rating.map(|r| text_of(&r))),
+        )
+        .col_expr(
+            petition::Column::Outcome,
+            sea_orm::sea_query::Expr::value(
+                applied.outcome.clone().or_else(|| row.outcome.clone()),
+            ),
+        )
+        .col_expr(
+            petition::Column::NextDeadline,
+            sea_orm::sea_query::Expr::value(applied.next_deadline.map(|d| d.last_day)),
+        )
+        .col_expr(
+            petition::Column::DeadlineKind,
+            sea_orm::sea_query::Expr::value(applied.next_deadline.map(|d| text_of(&d.kind))),
+        )
+        .col_expr(
+            petition::Column::Version,
+            sea_orm::sea_query::Expr::value(row.version + 1),
+        )
+        .col_expr(
+            petition::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(applied.now),
+        )
+        .filter(petition::Column::Id.eq(row.id))
+        .filter(petition::Column::Version.eq(row.version))
+        .exec(&txn)
+        .await?;
+    if update.rows_affected != 1 {
+        return Err(DomainError::Conflict {
+            code: "concurrent_update",
+            message: Text::new(
+                "该信访事项刚被他人处理，请刷新后重试",
+                "someone else just acted on this petition; reload and retry",
+            ),
+        }
+        .into());
+    }
+    petition_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        petition_id: Set(row.id),
+        at: Set(applied.now),
+        actor_kind: Set(applied.actor_kind.to_owned()),
+        actor_id: Set(applied.actor_id),
+        event: Set(t.event.to_owned()),
+        from_state: Set(Some(text_of(&t.from))),
+        to_state: Set(text_of(&p.state)),
+        reason: Set(applied.reason),
+        public: Set(t.public),
+        detail: Set(applied.detail.to_string()),
+    }
+    .insert(&txn)
+    .await?;
+    if t.public {
+        outbox::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            topic: Set(format!("petition.{}", t.event)),
+            petition_id: Set(Some(row.id)),
+            payload: Set(serde_json::json!({
+                "petition_id": row.id,
+                "tracking_no": row.tracking_no,
+                "event": t.event,
+                "from": text_of(&t.from),
+                "state": text_of(&p.state),
+                "at": applied.now,
+            })
+            .to_string()),
+            created_at: Set(applied.now),
+            dispatched_at: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    let stored = petition::Entity::find_by_id(row.id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("petition vanished in its own transaction".into()))?;
+    txn.commit().await?;
+    Ok(stored)
+}
+
+/// What a staff work list asks for.
+#[derive(Debug, Clone, Default)]
+pub struct InboxFilter {
+    pub state: Option<String>,
+    pub flagged: Option<bool>,
+    /// Only petitions whose next deadline is on or before this day.
+    pub due_by: Option<NaiveDate>,
+}
+
+/// Petitions staff in `scope` may see, soonest deadline first (those without one last), then
+/// by id; `limit` at a time after `after` = (deadline, id).
+pub async fn inbox(
+    db: &impl ConnectionTrait,
+    scope: &fengqiao_domain::identity::OrgScope,
+    filter: &InboxFilter,
+    limit: u64,
+    after: Option<(Option<NaiveDate>, Uuid)>,
+) -> Result<Vec<PetitionRow>, StoreError> {
+    use sea_orm::Condition;
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    let mut q = petition::Entity::find();
+    if let fengqiao_domain::identity::OrgScope::Subtree(prefix) = scope {
+        let units = || {
+            super::entities::org_unit::Entity::find()
+                .select_only()
+                .column(super::entities::org_unit::Column::Id)
+                .filter(super::entities::org_unit::Column::Path.starts_with(prefix.as_str()))
+                .into_query()
+        };
+        use sea_orm::QueryTrait;
+        q = q.filter(
+            Condition::any()
+                .add(petition::Column::TownshipId.in_subquery(units()))
+                .add(petition::Column::HandlingOrgId.in_subquery(units())),
+        );
+        // An accusation never reaches the accused: staff of the accused organisation, or of
+        // one below it, do not see it (their own unit and its ancestors are in their path).
+        let own_and_above: Vec<Uuid> = prefix
+            .split('/')
+            .filter_map(|segment| segment.parse().ok())
+            .collect();
+        q = q.filter(
+            Condition::any()
+                .add(petition::Column::AccusedOrgId.is_null())
+                .add(petition::Column::AccusedOrgId.is_not_in(own_and_above)),
+        );
+    }
+    if let Some(state) = &filter.state {
+        q = q.filter(petition::Column::State.eq(state.as_str()));
+    }
+    if let Some(flagged) = filter.flagged {
+        q = q.filter(petition::Column::Flagged.eq(flagged));
+    }
+    if let Some(due_by) = filter.due_by {
+        q = q.filter(petition::Column::NextDeadline.lte(due_by));
+    }
+    // Keyset over (deadline with no deadline last, id): a far-future stand-in keeps one order
+    // on both backends.
+    let far = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
+    let deadline = Expr::expr(Expr::col(petition::Column::NextDeadline).if_null(far));
+    if let Some((after_deadline, after_id)) = after {
+        let after_deadline = after_deadline.unwrap_or(far);
+        q = q.filter(
+            Condition::any()
+                .add(deadline.clone().gt(after_deadline))
+                .add(
+                    Condition::all()
+                        .add(deadline.clone().eq(after_deadline))
+                        .add(petition::Column::Id.gt(after_id)),
+                ),
+        );
+    }
+    Ok(q.order_by_asc(deadline)
+        .order_by_asc(petition::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Whether staff in `scope` may see `row` (see `fengqiao_domain::petition::staff_may_see`).
+pub async fn visible_to(
+    db: &impl ConnectionTrait,
+    scope: &fengqiao_domain::identity::OrgScope,
+    row: &PetitionRow,
+) -> Result<bool, StoreError> {
+    if matches!(scope, fengqiao_domain::identity::OrgScope::All) {
+        return Ok(true);
+    }
+    let path = |id: Option<Uuid>| async move {
+        match id {
+            Some(id) => super::org::get(db, id).await.map(|u| Some(u.path)),
+            None => Ok(None),
+        }
+    };
+    let township = path(Some(row.township_id)).await?.unwrap_or_default();
+    let handling = path(row.handling_org_id).await?;
+    let accused = path(row.accused_org_id).await?;
+    Ok(fengqiao_domain::petition::staff_may_see(
+        scope,
+        &township,
+        handling.as_deref(),
+        accused.as_deref(),
+    ))
+}

@@ -1,0 +1,472 @@
+//! Staff work on petitions: the work list of their organisation subtree, the full record with
+//! its whole timeline, and the transitions of the regulation's lifecycle.
+
+use actix_web::{get, post, web};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use fengqiao_domain::org::OrgKind;
+use fengqiao_domain::pagination::{Cursor, Page, PageLimit};
+use fengqiao_domain::petition::{Action, ActionKind, Actor, Checkpoint, Outcome, Periods};
+use fengqiao_domain::{DomainError, Text};
+use fengqiao_infra::db::audit::Event;
+use fengqiao_infra::db::petitions::{self, Applied, InboxFilter, PetitionRow, parse_text, text_of};
+use fengqiao_infra::db::{self};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::citizen::petitions::{PetitionView, petition_not_found, view_of};
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, ApiQuery, RequestOrigin, StaffUser};
+use crate::state::AppState;
+
+/// One entry of the whole timeline, as staff see it.
+#[derive(Serialize, ToSchema)]
+pub struct StaffTimelineEntry {
+    pub at: DateTime<FixedOffset>,
+    pub event: String,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub reason: Option<String>,
+    /// Whether the petitioner sees this entry.
+    pub public: bool,
+}
+
+/// A petition as staff see it.
+#[derive(Serialize, ToSchema)]
+pub struct StaffPetitionView {
+    #[serde(flatten)]
+    pub petition: PetitionView,
+    pub channel: String,
+    pub checkpoint: Checkpoint,
+    pub handling_org_id: Option<Uuid>,
+    pub accused_org_id: Option<Uuid>,
+    pub citizen_id: Option<Uuid>,
+    /// What may be done now (whoever asks); each is a value of `action` below.
+    pub allowed_actions: Vec<ActionKind>,
+    pub events: Vec<StaffTimelineEntry>,
+}
+
+async fn staff_view(state: &AppState, row: PetitionRow) -> Result<StaffPetitionView, ApiError> {
+    let domain = petitions::to_domain(&row)?;
+    let events = petitions::events(&state.db, row.id, false).await?;
+    Ok(StaffPetitionView {
+        channel: row.channel.clone(),
+        checkpoint: domain.checkpoint,
+        handling_org_id: row.handling_org_id,
+        accused_org_id: row.accused_org_id,
+        citizen_id: row.citizen_id,
+        allowed_actions: domain.allowed(),
+        events: events
+            .into_iter()
+            .map(|e| StaffTimelineEntry {
+                at: fengqiao_domain::calendar::to_local(e.at),
+                event: e.event,
+                from_state: e.from_state,
+                to_state: e.to_state,
+                actor_kind: e.actor_kind,
+                actor_id: e.actor_id,
+                reason: e.reason,
+                public: e.public,
+            })
+            .collect(),
+        petition: view_of(state, row).await?,
+    })
+}
+
+async fn visible_petition(
+    state: &AppState,
+    staff: &StaffUser,
+    id: Uuid,
+) -> Result<PetitionRow, ApiError> {
+    let row = petitions::get(&state.db, id)
+        .await?
+        .ok_or_else(petition_not_found)?;
+    if petitions::visible_to(&state.db, &staff.scope(), &row).await? {
+        Ok(row)
+    } else {
+        Err(petition_not_found())
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InboxPage {
+    pub items: Vec<PetitionView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InboxQuery {
+    /// Only petitions in this state, such as `registered` or `in_handling`.
+    pub state: Option<String>,
+    /// Only flagged (or only unflagged) petitions.
+    pub flagged: Option<bool>,
+    /// Only petitions whose next deadline falls within this many days from today.
+    pub due_within_days: Option<u32>,
+    /// Only petitions past their deadline.
+    #[serde(default)]
+    pub overdue: bool,
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+/// The work list: petitions of the caller's organisation subtree, soonest deadline first.
+#[utoipa::path(
+    tag = "admin-petitions",
+    operation_id = "listPetitionInbox",
+    params(InboxQuery),
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 200, description = "One page, soonest deadline first", body = InboxPage),
+        (status = 400, description = "Malformed query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Limit out of range or bad cursor", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/petitions")]
+pub async fn inbox(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    query: ApiQuery<InboxQuery>,
+) -> Result<web::Json<InboxPage>, ApiError> {
+    let q = query.0;
+    let limit = PageLimit::parse(q.limit)?;
+    let after = q
+        .cursor
+        .as_deref()
+        .map(Cursor::decode)
+        .transpose()?
+        .map(|c| parse_inbox_cursor(c.key()))
+        .transpose()?;
+    let today = fengqiao_domain::calendar::local_date(Utc::now());
+    let due_by = if q.overdue {
+        Some(today - chrono::Days::new(1))
+    } else {
+        q.due_within_days
+            .map(|d| today + chrono::Days::new(u64::from(d)))
+    };
+    let filter = InboxFilter {
+        state: q.state,
+        flagged: q.flagged,
+        due_by,
+    };
+    let rows = petitions::inbox(&state.db, &staff.scope(), &filter, limit.get() + 1, after).await?;
+    let page = Page::from_overfetch(rows, limit, |r| {
+        format!(
+            "{}|{}",
+            r.next_deadline.map(|d| d.to_string()).unwrap_or_default(),
+            r.id
+        )
+    });
+    let mut items = Vec::with_capacity(page.items.len());
+    for row in page.items {
+        items.push(view_of(&state, row).await?);
+    }
+    Ok(web::Json(InboxPage {
+        items,
+        next_cursor: page.next_cursor.map(|c| c.encode()),
+    }))
+}
+
+fn parse_inbox_cursor(key: &str) -> Result<(Option<NaiveDate>, Uuid), ApiError> {
+    let bad = || {
+        ApiError::from(DomainError::invalid(
+            "cursor",
+            "invalid_cursor",
+            Text::new("分页游标无效", "the pagination cursor is not valid"),
+        ))
+    };
+    let (deadline, id) = key.split_once('|').ok_or_else(bad)?;
+    let deadline = if deadline.is_empty() {
+        None
+    } else {
+        Some(deadline.parse().map_err(|_| bad())?)
+    };
+    Ok((deadline, id.parse().map_err(|_| bad())?))
+}
+
+/// One petition with its whole timeline and what may be done now.
+#[utoipa::path(
+    tag = "admin-petitions",
+    operation_id = "getPetition",
+    params(("id" = Uuid, Path, description = "Petition id")),
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 200, description = "The petition", body = StaffPetitionView),
+        (status = 404, description = "No such petition in the caller's scope (`petition_not_found`)", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/petitions/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<StaffPetitionView>, ApiError> {
+    let row = visible_petition(&state, &staff, id.into_inner()).await?;
+    Ok(web::Json(staff_view(&state, row).await?))
+}
+
+/// A staff action on a petition; `action` names the transition.
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(tag = "action", rename_all = "snake_case")]
+#[schema(example = json!({"action": "forward", "to_org_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f61", "reason": "属地管理"}))]
+pub enum StaffActionRequest {
+    /// 转送 to the competent body.
+    Forward {
+        to_org_id: Uuid,
+        reason: Option<String>,
+    },
+    /// 交办 with a report-back date.
+    Assign {
+        to_org_id: Uuid,
+        report_by: NaiveDate,
+        reason: Option<String>,
+    },
+    /// 逐级下转 (属地管理、分级负责).
+    HandDown {
+        to_org_id: Uuid,
+        reason: Option<String>,
+    },
+    /// 诉访分离: to litigation, arbitration, reconsideration…
+    Divert {
+        procedure: String,
+    },
+    /// 不予受理, with a coded reason.
+    Refuse {
+        reason_code: String,
+        reason: Option<String>,
+    },
+    /// 受理
+    Accept,
+    /// 回退 within 5 working days: not this body's matter.
+    Object {
+        reason: String,
+    },
+    /// One checkpoint up.
+    Escalate {
+        reason: String,
+    },
+    /// The one extension (≤ 30 days), approved by a leader; the petitioner is told the reason.
+    Extend {
+        days: u32,
+        approver_id: Uuid,
+        reason: String,
+    },
+    /// 答复 with the handling opinion (处理意见书).
+    Answer {
+        outcome: Outcome,
+        opinion: String,
+    },
+    DecideReview {
+        decision: String,
+    },
+    DecideRereview {
+        decision: String,
+    },
+    /// 重办
+    Reopen {
+        reason: String,
+    },
+    /// 销号
+    Close,
+}
+
+impl StaffActionRequest {
+    fn into_action(self) -> (Action, Option<String>, Option<String>) {
+        match self {
+            Self::Forward { to_org_id, reason } => {
+                (Action::Forward { to_org: to_org_id }, reason, None)
+            }
+            Self::Assign {
+                to_org_id,
+                report_by,
+                reason,
+            } => (
+                Action::Assign {
+                    to_org: to_org_id,
+                    report_by,
+                },
+                reason,
+                None,
+            ),
+            Self::HandDown { to_org_id, reason } => {
+                (Action::HandDown { to_org: to_org_id }, reason, None)
+            }
+            Self::Divert { procedure } => (
+                Action::Divert {
+                    procedure: procedure.clone(),
+                },
+                Some(procedure),
+                None,
+            ),
+            Self::Refuse {
+                reason_code,
+                reason,
+            } => (
+                Action::Refuse {
+                    reason_code: reason_code.clone(),
+                },
+                reason.or(Some(reason_code)),
+                None,
+            ),
+            Self::Accept => (Action::Accept, None, None),
+            Self::Object { reason } => (
+                Action::Object {
+                    reason: reason.clone(),
+                },
+                Some(reason),
+                None,
+            ),
+            Self::Escalate { reason } => (
+                Action::Escalate {
+                    reason: reason.clone(),
+                },
+                Some(reason),
+                None,
+            ),
+            Self::Extend {
+                days,
+                approver_id,
+                reason,
+            } => (
+                Action::Extend {
+                    days,
+                    approver: approver_id,
+                    reason: reason.clone(),
+                },
+                Some(reason),
+                None,
+            ),
+            Self::Answer { outcome, opinion } => (
+                Action::Answer { outcome },
+                Some(opinion),
+                Some(text_of(&outcome)),
+            ),
+            Self::DecideReview { decision } => (Action::DecideReview, Some(decision), None),
+            Self::DecideRereview { decision } => (Action::DecideReReview, Some(decision), None),
+            Self::Reopen { reason } => (
+                Action::Reopen {
+                    reason: reason.clone(),
+                },
+                Some(reason),
+                None,
+            ),
+            Self::Close => (Action::Close, None, None),
+        }
+    }
+}
+
+/// Take a lifecycle action. A wrong transition is 409 listing what is possible now; one outside
+/// its window is 422 naming the deadline; a role that may not take it is 403.
+#[utoipa::path(
+    tag = "admin-petitions",
+    operation_id = "actOnPetition",
+    params(("id" = Uuid, Path, description = "Petition id")),
+    request_body = StaffActionRequest,
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 200, description = "The petition after the action", body = StaffPetitionView),
+        (status = 400, description = "Malformed body or unknown action", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such petition in the caller's scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not possible in the current state (`invalid_transition`, lists what is), already extended, or a concurrent update", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Outside its window (`outside_window`), an accusation sent to the accused (`accused_may_not_receive`), an unknown target organisation", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/petitions/{id}/actions")]
+pub async fn act(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    origin: RequestOrigin,
+    id: web::Path<Uuid>,
+    body: ApiJson<StaffActionRequest>,
+) -> Result<web::Json<StaffPetitionView>, ApiError> {
+    let row = visible_petition(&state, &staff, id.into_inner()).await?;
+    let (action, reason, outcome) = body.0.into_action();
+    if let Action::Forward { to_org }
+    | Action::Assign { to_org, .. }
+    | Action::HandDown { to_org } = &action
+    {
+        let target = db::org::get(&state.db, *to_org).await.map_err(|_| {
+            ApiError::from(DomainError::invalid(
+                "to_org_id",
+                "unknown_org",
+                Text::new("目标机构不存在", "no such organisation"),
+            ))
+        })?;
+        if target.kind == OrgKind::County {
+            return Err(DomainError::invalid(
+                "to_org_id",
+                "unknown_org",
+                Text::new("不能转给县级本身", "choose a unit below the county"),
+            )
+            .into());
+        }
+    }
+    let actor = Actor::Staff {
+        roles: staff.account.roles.clone(),
+    };
+    let applied = apply_action(
+        &state,
+        &row,
+        &actor,
+        &action,
+        "staff",
+        staff.account.id.to_string(),
+        reason,
+        outcome,
+    )
+    .await?;
+    state
+        .audit(
+            &staff.actor(),
+            &origin.0,
+            Event::new("petition.transition")
+                .on("petition", row.id)
+                .with(json!({"action": action.kind().as_str()})),
+        )
+        .await?;
+    Ok(web::Json(staff_view(&state, applied).await?))
+}
+
+/// Runs the rules and stores the outcome; shared by staff and citizen actions.
+#[allow(clippy::too_many_arguments)]
+pub async fn apply_action(
+    state: &AppState,
+    row: &PetitionRow,
+    actor: &Actor,
+    action: &Action,
+    actor_kind: &'static str,
+    actor_id: String,
+    reason: Option<String>,
+    outcome: Option<String>,
+) -> Result<PetitionRow, ApiError> {
+    let now = Utc::now();
+    let today = fengqiao_domain::calendar::local_date(now);
+    let calendar = petitions::calendar(&state.db).await?;
+    let periods = Periods::default();
+    let domain = petitions::to_domain(row)?;
+    let transition = domain
+        .apply(actor, action, today, &calendar, &periods)
+        .map_err(DomainError::from)?;
+    let next_deadline = transition.petition.next_deadline(&calendar, &periods);
+    let stored = petitions::apply(
+        &state.db,
+        row,
+        Applied {
+            transition: &transition,
+            outcome,
+            next_deadline,
+            actor_kind,
+            actor_id: Some(actor_id),
+            reason,
+            detail: json!({"action": action.kind().as_str()}),
+            now,
+        },
+    )
+    .await?;
+    let _: fengqiao_domain::petition::PetitionState = parse_text("petitions.state", &stored.state)?;
+    Ok(stored)
+}
