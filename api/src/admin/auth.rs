@@ -164,9 +164,8 @@ pub async fn login(
         record.account.roles.iter().map(|r| r.as_str()),
     );
     if !matches {
-        let (failures, locked_until) = policy.after_failure(record.failed_logins, now);
-        db::staff::record_failed_login(&state.db, record.account.id, failures, locked_until)
-            .await?;
+        let locked_until =
+            db::staff::record_failed_login(&state.db, record.account.id, &policy, now).await?;
         let event = if locked_until.is_some() {
             "staff.login.locked"
         } else {
@@ -209,9 +208,7 @@ pub async fn login(
             .as_deref()
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("TOTP enabled without a secret")))?;
         if !totp_ok(&state, record.account.id, secret, &code).await? {
-            let (failures, locked_until) = policy.after_failure(record.failed_logins, now);
-            db::staff::record_failed_login(&state.db, record.account.id, failures, locked_until)
-                .await?;
+            db::staff::record_failed_login(&state.db, record.account.id, &policy, now).await?;
             state
                 .audit(
                     &actor,

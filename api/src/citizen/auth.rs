@@ -78,30 +78,38 @@ pub fn wechat_error(e: WeChatError) -> ApiError {
     }
 }
 
-/// Issues an access token and a refresh token in `family` (a new family on sign-in).
-async fn session_for(
-    state: &AppState,
-    row: &CitizenRow,
-    family: Uuid,
-) -> Result<CitizenSession, ApiError> {
+fn refresh_days(state: &AppState) -> i64 {
+    i64::try_from(state.settings.auth.refresh_token_ttl_days).unwrap_or(30)
+}
+
+/// Issues an access token and a refresh token in a new family (a sign-in).
+async fn session_for(state: &AppState, row: &CitizenRow) -> Result<CitizenSession, ApiError> {
     let now = Utc::now();
-    let days = i64::try_from(state.settings.auth.refresh_token_ttl_days).unwrap_or(30);
     let refresh_token = random_token();
     citizens::issue_refresh_token(
         &state.db,
         row.id,
-        family,
+        Uuid::now_v7(),
         token_hash(&refresh_token),
-        now + Duration::days(days),
+        now + Duration::days(refresh_days(state)),
         now,
     )
     .await?;
+    session_with(state, row, refresh_token)
+}
+
+/// The session answer for an already stored refresh token.
+fn session_with(
+    state: &AppState,
+    row: &CitizenRow,
+    refresh_token: String,
+) -> Result<CitizenSession, ApiError> {
     Ok(CitizenSession {
-        access_token: state.tokens.issue_citizen(row.id, now)?,
+        access_token: state.tokens.issue_citizen(row.id, Utc::now())?,
         token_type: "Bearer",
         expires_in: state.tokens.ttl_secs(),
         refresh_token,
-        refresh_expires_in: u64::try_from(days * 86_400).unwrap_or(0),
+        refresh_expires_in: u64::try_from(refresh_days(state) * 86_400).unwrap_or(0),
         citizen: profile_of(state, row, false)?,
     })
 }
@@ -171,7 +179,7 @@ async fn sign_in(
                 .with(json!({"method": method})),
         )
         .await?;
-    Ok(web::Json(session_for(state, &row, Uuid::now_v7()).await?))
+    Ok(web::Json(session_for(state, &row).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -256,19 +264,32 @@ pub async fn refresh(
     origin: RequestOrigin,
     body: ApiJson<RefreshRequest>,
 ) -> Result<web::Json<CitizenSession>, ApiError> {
-    let presented =
-        citizens::present_refresh_token(&state.db, &token_hash(&body.0.refresh_token), Utc::now())
-            .await?;
+    let now = Utc::now();
+    let successor = random_token();
+    let presented = citizens::rotate_refresh_token(
+        &state.db,
+        &token_hash(&body.0.refresh_token),
+        citizens::Successor {
+            token_hash: token_hash(&successor),
+            expires_at: now + Duration::days(refresh_days(&state)),
+        },
+        now,
+    )
+    .await?;
     match presented {
-        Presented::Rotated {
-            citizen_id,
-            family_id,
-        } => {
+        Presented::Rotated { citizen_id, .. } => {
             let row = citizens::get(&state.db, citizen_id)
                 .await?
                 .filter(|c| c.active)
                 .ok_or_else(invalid_refresh)?;
-            Ok(web::Json(session_for(&state, &row, family_id).await?))
+            state
+                .audit(
+                    &Actor::citizen(citizen_id),
+                    &origin.0,
+                    Event::new("citizen.session.refreshed").on("citizen", citizen_id),
+                )
+                .await?;
+            Ok(web::Json(session_with(&state, &row, successor)?))
         }
         Presented::Reused {
             citizen_id,

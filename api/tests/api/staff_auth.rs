@@ -374,3 +374,28 @@ async fn production_asks_administrators_for_a_second_factor() {
         404
     );
 }
+
+#[tokio::test]
+async fn parallel_failures_all_count_towards_the_lock() {
+    let app = spawn_app_with(|s| {
+        s.demo = true;
+        s.auth.lockout_max_failures = 5;
+    })
+    .await;
+    staff_token(&app, "clerk.rush", &[Role::Registrar]).await;
+    let attempts = futures_util::future::join_all(
+        (0..12).map(|_| app.login("clerk.rush", "Wrong-password-2026")),
+    )
+    .await;
+    assert!(
+        attempts
+            .iter()
+            .all(|r| r.status() == 401 || r.status() == 403)
+    );
+    let res = app.login("clerk.rush", "Staff-password-2026").await;
+    assert_eq!(
+        problem(res, 403).await["code"],
+        "account_locked",
+        "twelve parallel failures lock the account"
+    );
+}

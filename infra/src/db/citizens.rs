@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use fengqiao_domain::identity::{RefreshTokenState, RefreshVerdict};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -178,19 +179,36 @@ pub enum Presented {
     Refused,
 }
 
-/// Consumes a presented refresh token. Marking it used is conditional on it being unused, so
-/// two concurrent presentations of one token cannot both rotate: the loser counts as reuse.
-pub async fn present_refresh_token<C>(
+/// The token that replaces a presented one, if it is valid.
+pub struct Successor {
+    pub token_hash: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Consumes a presented refresh token and, when it rotates, stores its successor in the same
+/// transaction. Marking it used is conditional on it being unused, so of two concurrent
+/// presentations one rotates and the other (blocked on the first's row lock, or serialised
+/// behind it) finds it used and revokes the family, successor included.
+pub async fn rotate_refresh_token<C>(
     db: &C,
     token_hash: &str,
+    successor: Successor,
     now: DateTime<Utc>,
 ) -> Result<Presented, StoreError>
 where
     C: ConnectionTrait + TransactionTrait,
 {
+    // IMMEDIATE on SQLite: the write lock is taken before the read, so a concurrent
+    // presentation waits instead of failing on a stale snapshot. PostgreSQL ignores the mode.
+    let txn = db
+        .begin_with_options(sea_orm::TransactionOptions {
+            sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await?;
     let Some(row) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(token_hash))
-        .one(db)
+        .one(&txn)
         .await?
     else {
         return Ok(Presented::Refused);
@@ -206,7 +224,8 @@ where
                 .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
                 .filter(refresh_token::Column::Id.eq(row.id))
                 .filter(refresh_token::Column::UsedAt.is_null())
-                .exec(db)
+                .filter(refresh_token::Column::RevokedAt.is_null())
+                .exec(&txn)
                 .await?;
             if marked.rows_affected == 1 {
                 RefreshVerdict::Rotate
@@ -216,20 +235,33 @@ where
         }
         other => other,
     };
-    Ok(match verdict {
-        RefreshVerdict::Rotate => Presented::Rotated {
-            citizen_id: row.citizen_id,
-            family_id: row.family_id,
-        },
+    let presented = match verdict {
+        RefreshVerdict::Rotate => {
+            issue_refresh_token(
+                &txn,
+                row.citizen_id,
+                row.family_id,
+                successor.token_hash,
+                successor.expires_at,
+                now,
+            )
+            .await?;
+            Presented::Rotated {
+                citizen_id: row.citizen_id,
+                family_id: row.family_id,
+            }
+        }
         RefreshVerdict::RevokeFamily => {
-            revoke_family(db, row.family_id, now).await?;
+            revoke_family(&txn, row.family_id, now).await?;
             Presented::Reused {
                 citizen_id: row.citizen_id,
                 family_id: row.family_id,
             }
         }
         RefreshVerdict::Refuse => Presented::Refused,
-    })
+    };
+    txn.commit().await?;
+    Ok(presented)
 }
 
 /// Revokes every token of a family (logout, theft detected).

@@ -1,7 +1,7 @@
 //! Staff accounts and their roles in the database.
 
 use chrono::{DateTime, Utc};
-use fengqiao_domain::identity::{OrgScope, Role, Roles, StaffAccount};
+use fengqiao_domain::identity::{LockoutPolicy, OrgScope, Role, Roles, StaffAccount};
 use fengqiao_domain::pagination::{Cursor, Page, PageLimit};
 use fengqiao_domain::{DomainError, Text};
 use sea_orm::{
@@ -132,22 +132,49 @@ pub async fn find_for_login(
     }))
 }
 
-/// Records a failed sign-in (and the lock it caused).
+/// Records a failed sign-in atomically (parallel failures each count) and, when the count
+/// reaches the policy's limit, locks the account and restarts the count. Returns the lock.
 pub async fn record_failed_login(
     db: &impl ConnectionTrait,
     id: Uuid,
-    failed_logins: u32,
-    locked_until: Option<DateTime<Utc>>,
-) -> Result<(), StoreError> {
-    staff_account::ActiveModel {
-        id: Set(id),
-        failed_logins: Set(i32::try_from(failed_logins).unwrap_or(i32::MAX)),
-        locked_until: Set(locked_until),
-        ..Default::default()
+    policy: &LockoutPolicy,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let backend = db.get_database_backend();
+    let placeholder = |n: usize| match backend {
+        sea_orm::DatabaseBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    };
+    let sql = format!(
+        "UPDATE staff_accounts SET failed_logins = failed_logins + 1 WHERE id = {} RETURNING failed_logins",
+        placeholder(1)
+    );
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            sql,
+            [id.into()],
+        ))
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("failed-login count of a missing account".into()))?;
+    let failures = u32::try_from(row.try_get::<i32>("", "failed_logins")?).unwrap_or(0);
+    let (_, lock) = policy.after_failure(failures.saturating_sub(1), now);
+    if let Some(until) = lock {
+        // Only the request that reached the limit locks; the count starts again.
+        staff_account::Entity::update_many()
+            .col_expr(
+                staff_account::Column::FailedLogins,
+                sea_orm::sea_query::Expr::value(0),
+            )
+            .col_expr(
+                staff_account::Column::LockedUntil,
+                sea_orm::sea_query::Expr::value(Some(until)),
+            )
+            .filter(staff_account::Column::Id.eq(id))
+            .exec(db)
+            .await?;
     }
-    .update(db)
-    .await?;
-    Ok(())
+    Ok(lock)
 }
 
 /// Records a successful sign-in: the failure count restarts.
