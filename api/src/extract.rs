@@ -88,8 +88,38 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     }
 }
 
+/// Refuses a NUL character anywhere in a request: no text field needs one, and PostgreSQL
+/// cannot store one (it would surface as a 500). `encoded` says how it could be written: as a
+/// JSON escape, or percent-encoded in a query string or form.
+pub fn refuse_nul(raw: &[u8], encoded: NulEncoding) -> Result<(), ApiError> {
+    let needle: &[u8] = match encoded {
+        NulEncoding::Json => b"\\u0000",
+        NulEncoding::Percent => b"%00",
+    };
+    let lowered: Vec<u8> = raw.iter().map(u8::to_ascii_lowercase).collect();
+    if raw.contains(&0) || lowered.windows(needle.len()).any(|w| w == needle) {
+        return Err(ApiError::bad_request(
+            "invalid_characters",
+            Text::new(
+                "请求中含有不允许的空字符（NUL）",
+                "the request contains a NUL character, which no field accepts",
+            ),
+            None,
+        ));
+    }
+    Ok(())
+}
+
+/// How a NUL could be spelled in the raw request.
+#[derive(Debug, Clone, Copy)]
+pub enum NulEncoding {
+    Json,
+    Percent,
+}
+
 /// Deserialises `body`, turning serde's complaint into a 400 that names the field.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    refuse_nul(body, NulEncoding::Json)?;
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -177,6 +207,9 @@ impl<T: DeserializeOwned> FromRequest for ApiQuery<T> {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if let Err(e) = refuse_nul(req.query_string().as_bytes(), NulEncoding::Percent) {
+            return ready(Err(e));
+        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(
             req.query_string().as_bytes(),
         ));
@@ -494,6 +527,10 @@ mod tests {
         assert_eq!(
             code_and_field(r#"{"name":"a","inner":{"count":1}} trailing"#),
             ("malformed_json".into(), None)
+        );
+        assert_eq!(
+            code_and_field(r#"{"name":"a\u0000b","inner":{"count":1}}"#),
+            ("invalid_characters".into(), None)
         );
     }
 }

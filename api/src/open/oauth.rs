@@ -96,9 +96,18 @@ pub async fn token(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/json"));
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if !is_json && !is_form {
+        return Err(ApiError::unsupported_media_type());
+    }
     let form: TokenRequest = if is_json {
         parse_json(&body)?
     } else {
+        crate::extract::refuse_nul(&body, crate::extract::NulEncoding::Percent)?;
         serde_urlencoded::from_bytes(&body).map_err(|e| {
             ApiError::bad_request(
                 "invalid_request",
@@ -131,7 +140,9 @@ pub async fn token(
             .audit(
                 &Actor::anonymous(),
                 &origin.0,
-                Event::new("api_client.token.refused").with(json!({"client_id": client_id})),
+                // Bounded: a caller must not write arbitrary volumes into the trail.
+                Event::new("api_client.token.refused")
+                    .with(json!({"client_id": client_id.chars().take(64).collect::<String>()})),
             )
             .await?;
         return Err(invalid_client());

@@ -382,3 +382,33 @@ async fn a_database_that_goes_away_gives_503_with_retry_after() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_nul_character_is_a_400_not_a_500_on_any_backend() {
+    let (app, token) = spawn_demo_app().await;
+    let body = "{\"code\": \"ab\", \"name\": \"a\\u0000b\", \"kind\": \"county\"}";
+    let res = post_raw(&app, &token, "application/json", body).await;
+    assert_eq!(problem(res, 400).await["code"], "invalid_characters");
+    let res = app
+        .get_as("/api/v1/admin/audit?actor_id=a%00b", &token)
+        .await;
+    assert_eq!(problem(res, 400).await["code"], "invalid_characters");
+    let res = app
+        .client
+        .post(app.url("/api/v1/oauth/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials&client_id=a%00b&client_secret=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(res, 400).await["code"], "invalid_characters");
+    let res = app
+        .client
+        .post(app.url("/api/v1/oauth/token"))
+        .header("content-type", "text/plain")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(res, 415).await["code"], "unsupported_media_type");
+}
