@@ -3,7 +3,7 @@
 
 use actix_web::{HttpResponse, get, patch, post, web};
 use fengqiao_domain::error::Validator;
-use fengqiao_domain::identity::{NewPassword, Role, Roles, Username};
+use fengqiao_domain::identity::{NewPassword, Role, Roles, StaffChange, Username};
 use fengqiao_domain::pagination::{Cursor, PageLimit};
 use fengqiao_domain::{DomainError, FieldError, Text};
 use fengqiao_infra::db::audit::Event;
@@ -203,8 +203,8 @@ pub async fn update(
         return Err(staff_not_found());
     }
     let body = body.0;
-    if let Some(roles) = &body.roles {
-        if roles.is_empty() {
+    let roles = match body.roles {
+        Some(roles) if roles.is_empty() => {
             return Err(DomainError::invalid(
                 "roles",
                 "roles_required",
@@ -212,9 +212,27 @@ pub async fn update(
             )
             .into());
         }
-        let roles = Roles::new(roles.clone());
-        db::staff::set_roles(&state.db, id, &roles).await?;
-        state.staff_changed(id).await;
+        Some(roles) => Some(Roles::new(roles)),
+        None => None,
+    };
+    // Every rule is checked before anything is written, so a refused request changes nothing.
+    let admin_now = target.active && target.roles.has(Role::Administrator);
+    let admin_after = body.active.unwrap_or(target.active)
+        && roles
+            .as_ref()
+            .map_or(target.roles.has(Role::Administrator), |r| {
+                r.has(Role::Administrator)
+            });
+    StaffChange {
+        own_account: id == staff.account.id,
+        deactivates: body.active == Some(false),
+        ends_an_administrator: admin_now && !admin_after,
+        other_administrators: db::staff::count_other_active_administrators(&state.db, id).await?,
+    }
+    .check()?;
+    db::staff::update(&state.db, id, roles.as_ref(), body.active).await?;
+    state.staff_changed(id).await;
+    if let Some(roles) = &roles {
         state
             .audit(
                 &staff.actor(),
@@ -229,19 +247,6 @@ pub async fn update(
             .await?;
     }
     if let Some(active) = body.active {
-        if !active && id == staff.account.id {
-            return Err(DomainError::invalid(
-                "active",
-                "cannot_deactivate_self",
-                Text::new(
-                    "不能停用自己的账号",
-                    "you cannot deactivate your own account",
-                ),
-            )
-            .into());
-        }
-        db::staff::set_active(&state.db, id, active).await?;
-        state.staff_changed(id).await;
         let action = if active {
             "staff.activated"
         } else {

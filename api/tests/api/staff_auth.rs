@@ -399,3 +399,57 @@ async fn parallel_failures_all_count_towards_the_lock() {
         "twelve parallel failures lock the account"
     );
 }
+
+#[tokio::test]
+async fn a_refused_change_changes_nothing_and_the_last_administrator_stays() {
+    let (app, admin) = spawn_demo_app().await;
+    let me: Value = app
+        .get_as("/api/v1/admin/me", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = me["id"].as_str().unwrap();
+    // Demoting and deactivating oneself in one request is refused as a whole.
+    let res = app
+        .patch_json_as(
+            &format!("/api/v1/admin/staff/{id}"),
+            &admin,
+            &json!({"roles": ["registrar"], "active": false}),
+        )
+        .await;
+    assert_eq!(
+        problem(res, 422).await["errors"][0]["code"],
+        "cannot_deactivate_self"
+    );
+    let still: Value = app
+        .get_as("/api/v1/admin/me", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        still["roles"],
+        json!(["administrator"]),
+        "nothing was written"
+    );
+    // Nor may the only administrator give up the role.
+    let res = app
+        .patch_json_as(
+            &format!("/api/v1/admin/staff/{id}"),
+            &admin,
+            &json!({"roles": ["registrar"]}),
+        )
+        .await;
+    assert_eq!(problem(res, 409).await["code"], "last_administrator");
+    // With a second administrator it is allowed.
+    staff_token(&app, "admin.two", &[Role::Administrator]).await;
+    let res = app
+        .patch_json_as(
+            &format!("/api/v1/admin/staff/{id}"),
+            &admin,
+            &json!({"roles": ["registrar"]}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+}

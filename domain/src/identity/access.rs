@@ -100,3 +100,84 @@ mod tests {
         assert!(!policy.is_locked(None, now));
     }
 }
+
+/// A change an administrator asks of a staff account, and what it would leave behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StaffChange {
+    /// The administrator is changing their own account.
+    pub own_account: bool,
+    pub deactivates: bool,
+    /// The account is an active administrator now and would not be after the change.
+    pub ends_an_administrator: bool,
+    /// Active administrators other than this account.
+    pub other_administrators: u64,
+}
+
+impl StaffChange {
+    /// Refuses what would lock the county out: deactivating oneself, or removing the last
+    /// active administrator.
+    pub fn check(&self) -> Result<(), crate::DomainError> {
+        use crate::{DomainError, Text};
+        if self.own_account && self.deactivates {
+            return Err(DomainError::invalid(
+                "active",
+                "cannot_deactivate_self",
+                Text::new(
+                    "不能停用自己的账号",
+                    "you cannot deactivate your own account",
+                ),
+            ));
+        }
+        if self.ends_an_administrator && self.other_administrators == 0 {
+            return Err(DomainError::Conflict {
+                code: "last_administrator",
+                message: Text::new(
+                    "这是最后一个有效的管理员账号，不能停用或取消其管理员角色",
+                    "this is the last active administrator; it cannot be deactivated or lose the role",
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod staff_change_tests {
+    use super::*;
+
+    #[test]
+    fn the_county_is_never_left_without_an_administrator() {
+        let base = StaffChange {
+            own_account: false,
+            deactivates: true,
+            ends_an_administrator: true,
+            other_administrators: 0,
+        };
+        assert!(base.check().is_err());
+        assert!(
+            StaffChange {
+                other_administrators: 1,
+                ..base
+            }
+            .check()
+            .is_ok()
+        );
+        assert!(
+            StaffChange {
+                own_account: true,
+                other_administrators: 3,
+                ..base
+            }
+            .check()
+            .is_err()
+        );
+        assert!(
+            StaffChange {
+                ends_an_administrator: false,
+                ..base
+            }
+            .check()
+            .is_ok()
+        );
+    }
+}

@@ -8,7 +8,7 @@ mod personal;
 mod role;
 mod username;
 
-pub use access::{LockoutPolicy, OrgScope};
+pub use access::{LockoutPolicy, OrgScope, StaffChange};
 pub use citizen::{CitizenStanding, ClientScope, RefreshTokenState, RefreshVerdict};
 pub use password::NewPassword;
 pub use personal::{

@@ -212,45 +212,6 @@ pub async fn revoke_tokens(db: &impl ConnectionTrait, id: Uuid) -> Result<(), St
     Ok(())
 }
 
-/// Activates or deactivates an account; deactivation revokes its tokens at once.
-pub async fn set_active(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-    active: bool,
-) -> Result<(), StoreError> {
-    staff_account::ActiveModel {
-        id: Set(id),
-        active: Set(active),
-        ..Default::default()
-    }
-    .update(db)
-    .await?;
-    revoke_tokens(db, id).await
-}
-
-/// Replaces the account's roles; tokens carrying the old roles are revoked.
-pub async fn set_roles<C>(db: &C, id: Uuid, roles: &Roles) -> Result<(), StoreError>
-where
-    C: ConnectionTrait + TransactionTrait,
-{
-    let txn = db.begin().await?;
-    staff_role::Entity::delete_many()
-        .filter(staff_role::Column::StaffId.eq(id))
-        .exec(&txn)
-        .await?;
-    for role in roles.iter() {
-        staff_role::ActiveModel {
-            staff_id: Set(id),
-            role: Set(role.as_str().to_owned()),
-        }
-        .insert(&txn)
-        .await?;
-    }
-    revoke_tokens(&txn, id).await?;
-    txn.commit().await?;
-    Ok(())
-}
-
 /// Stores a sealed TOTP secret awaiting verification (not yet enabled).
 pub async fn set_totp_secret(
     db: &impl ConnectionTrait,
@@ -335,4 +296,67 @@ pub async fn get_with_org_path(
 /// installation.
 pub async fn count(db: &impl ConnectionTrait) -> Result<u64, StoreError> {
     Ok(staff_account::Entity::find().count(db).await?)
+}
+
+/// Active accounts holding the administrator role, other than `except`.
+pub async fn count_other_active_administrators(
+    db: &impl ConnectionTrait,
+    except: Uuid,
+) -> Result<u64, StoreError> {
+    let admins = staff_role::Entity::find()
+        .filter(staff_role::Column::Role.eq(Role::Administrator.as_str()))
+        .filter(staff_role::Column::StaffId.ne(except))
+        .all(db)
+        .await?;
+    let mut count = 0;
+    for admin in admins {
+        if staff_account::Entity::find_by_id(admin.staff_id)
+            .one(db)
+            .await?
+            .is_some_and(|a| a.active)
+        {
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
+/// Changes roles and activity together, in one transaction; either change revokes the
+/// account's tokens.
+pub async fn update<C>(
+    db: &C,
+    id: Uuid,
+    roles: Option<&Roles>,
+    active: Option<bool>,
+) -> Result<(), StoreError>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let txn = db.begin().await?;
+    if let Some(roles) = roles {
+        staff_role::Entity::delete_many()
+            .filter(staff_role::Column::StaffId.eq(id))
+            .exec(&txn)
+            .await?;
+        for role in roles.iter() {
+            staff_role::ActiveModel {
+                staff_id: Set(id),
+                role: Set(role.as_str().to_owned()),
+            }
+            .insert(&txn)
+            .await?;
+        }
+    }
+    if let Some(active) = active {
+        staff_account::ActiveModel {
+            id: Set(id),
+            active: Set(active),
+            ..Default::default()
+        }
+        .update(&txn)
+        .await?;
+    }
+    revoke_tokens(&txn, id).await?;
+    txn.commit().await?;
+    Ok(())
 }
