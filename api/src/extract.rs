@@ -269,7 +269,7 @@ impl StaffUser {
             ));
         }
         let only_as_admin = held.iter().all(|r| *r == Role::Administrator);
-        if self.production && only_as_admin && !self.claims.amr.iter().any(|m| m == "otp") {
+        if self.production && only_as_admin && !self.has_second_factor() {
             return Err(ApiError::forbidden(
                 "second_factor_required",
                 Text::new(
@@ -281,9 +281,19 @@ impl StaffUser {
         Ok(())
     }
 
-    /// The part of the organisation tree this caller may see.
+    /// The part of the organisation tree this caller may see. In production the county-wide
+    /// view of an administrator needs the second factor too; without it they see their own
+    /// subtree like everyone else.
     pub fn scope(&self) -> OrgScope {
-        OrgScope::for_staff(&self.account.roles, &self.org_path)
+        let scope = OrgScope::for_staff(&self.account.roles, &self.org_path);
+        if self.production && scope == OrgScope::All && !self.has_second_factor() {
+            return OrgScope::Subtree(self.org_path.clone());
+        }
+        scope
+    }
+
+    fn has_second_factor(&self) -> bool {
+        self.claims.amr.iter().any(|m| m == "otp")
     }
 
     /// The caller as the audit trail records them.
@@ -437,13 +447,7 @@ impl FromRequest for RequestOrigin {
         let trust_forwarded = req
             .app_data::<Data<AppState>>()
             .is_some_and(|s| s.settings.server.trust_forwarded_for);
-        let ip = if trust_forwarded {
-            req.connection_info()
-                .realip_remote_addr()
-                .map(str::to_owned)
-        } else {
-            req.peer_addr().map(|a| a.ip().to_string())
-        };
+        let ip = client_address(req, trust_forwarded);
         let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
         ready(Ok(RequestOrigin(Origin { ip, request_id })))
     }
@@ -457,6 +461,24 @@ fn presented_token(req: &HttpRequest) -> Result<(Data<AppState>, String), ApiErr
         .ok_or_else(missing_state)?;
     let token = bearer_token(req).ok_or_else(unauthenticated)?.to_owned();
     Ok((state, token))
+}
+
+/// The client's address: the peer, or behind a trusted proxy the address that proxy appended
+/// to `X-Forwarded-For` (the rightmost entry). Entries further left are whatever the client
+/// sent and prove nothing.
+pub fn client_address(req: &HttpRequest, trust_forwarded: bool) -> Option<String> {
+    if trust_forwarded
+        && let Some(last) = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .rfind(|v| !v.is_empty())
+    {
+        return Some(last.to_owned());
+    }
+    req.peer_addr().map(|a| a.ip().to_string())
 }
 
 fn missing_state() -> ApiError {

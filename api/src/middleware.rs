@@ -176,14 +176,9 @@ pub async fn rate_limit(
             .await
             .map(ServiceResponse::map_into_left_body);
     }
-    let client = if state.settings.server.trust_forwarded_for {
-        req.connection_info()
-            .realip_remote_addr()
-            .map(str::to_owned)
-    } else {
-        req.peer_addr().map(|a| a.ip().to_string())
-    }
-    .unwrap_or_else(|| "unknown".into());
+    let client =
+        crate::extract::client_address(req.request(), state.settings.server.trust_forwarded_for)
+            .unwrap_or_else(|| "unknown".into());
     match state
         .shared
         .rate_limiter

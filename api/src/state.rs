@@ -43,19 +43,23 @@ impl AppState {
 }
 
 /// How long a staff member's standing (active, token version, roles, unit) is cached. Every
-/// change to it deletes the entry at once (`staff_changed`); the lifetime only bounds how long a
-/// change made while the cache was unreachable could go unseen.
+/// change to it overwrites the entry at once (`staff_changed`); the lifetime only bounds how
+/// long a change made while the cache was unreachable could go unseen.
 const STAFF_STANDING_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl AppState {
     /// The account and its unit's path, from the shared cache or the database. Checked on every
     /// staff request, so it is cached rather than read three times per request.
+    ///
+    /// A request fills the cache only if the entry is absent, and a change overwrites it: so a
+    /// request that read the account just before a deactivation cannot put the old standing
+    /// back after the change has written the new one.
     pub async fn staff_standing(
         &self,
         id: uuid::Uuid,
     ) -> Result<Option<(fengqiao_domain::identity::StaffAccount, String)>, crate::error::ApiError>
     {
-        let key = format!("staff-standing:{id}");
+        let key = staff_standing_key(id);
         if let Ok(Some(bytes)) = self.shared.cache.get(&key).await
             && let Ok(standing) = serde_json::from_slice(&bytes)
         {
@@ -67,7 +71,7 @@ impl AppState {
             && let Err(e) = self
                 .shared
                 .cache
-                .set(&key, &bytes, STAFF_STANDING_TTL)
+                .set_if_absent(&key, &bytes, STAFF_STANDING_TTL)
                 .await
         {
             tracing::warn!(error = %e, "could not cache a staff standing");
@@ -75,15 +79,29 @@ impl AppState {
         Ok(standing)
     }
 
-    /// Forgets a cached standing after the account changed (roles, activity, tokens revoked).
+    /// Replaces the cached standing after the account changed (roles, activity, tokens
+    /// revoked), so every instance sees the change on its next request.
     pub async fn staff_changed(&self, id: uuid::Uuid) {
-        if let Err(e) = self
-            .shared
-            .cache
-            .delete(&format!("staff-standing:{id}"))
-            .await
-        {
-            tracing::error!(error = %e, staff_id = %id, "could not forget a cached staff standing; it lapses within 30 s");
+        let key = staff_standing_key(id);
+        let fresh = fengqiao_infra::db::staff::get_with_org_path(&self.db, id).await;
+        let written = match fresh {
+            Ok(Some(found)) => match serde_json::to_vec(&found) {
+                Ok(bytes) => {
+                    self.shared
+                        .cache
+                        .set(&key, &bytes, STAFF_STANDING_TTL)
+                        .await
+                }
+                Err(_) => self.shared.cache.delete(&key).await,
+            },
+            _ => self.shared.cache.delete(&key).await,
+        };
+        if let Err(e) = written {
+            tracing::error!(error = %e, staff_id = %id, "could not refresh a cached staff standing; it lapses within 30 s");
         }
     }
+}
+
+fn staff_standing_key(id: uuid::Uuid) -> String {
+    format!("staff-standing:{id}")
 }

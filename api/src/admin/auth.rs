@@ -198,6 +198,15 @@ pub async fn login(
     let mut amr = vec!["pwd"];
     if record.account.totp_enabled {
         let Some(code) = totp_code else {
+            state
+                .audit(
+                    &actor,
+                    &origin,
+                    Event::new("staff.login.failed")
+                        .on("staff", record.account.id)
+                        .with(json!({"reason": "totp_missing"})),
+                )
+                .await?;
             return Err(ApiError::unauthorized(
                 "totp_required",
                 Text::new("请输入动态口令", "a TOTP code is required"),
@@ -258,8 +267,9 @@ fn account_locked(retry_after_secs: i64) -> ApiError {
     .with_retry_after(u64::try_from(retry_after_secs).unwrap_or(60))
 }
 
-/// Checks a TOTP code against the sealed secret; a code's time step is accepted once only
-/// (remembered in the shared cache), so a shoulder-surfed code cannot be replayed.
+/// Checks a TOTP code against the sealed secret. Each accepted code raises the account's last
+/// accepted time step (kept in the shared cache), and a code of that step or an earlier one is
+/// refused, so neither a shoulder-surfed code nor the previous window's code can be replayed.
 async fn totp_ok(
     state: &AppState,
     staff_id: Uuid,
@@ -275,15 +285,33 @@ async fn totp_ok(
     let Some(step) = totp::check(&secret, code, now) else {
         return Ok(false);
     };
-    let first_use = state
-        .shared
-        .cache
+    let cache = &state.shared.cache;
+    let last_key = format!("totp-last-step:{staff_id}");
+    let last: Option<u64> = cache
+        .get(&last_key)
+        .await?
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.parse().ok());
+    if last.is_some_and(|last| step <= last) {
+        return Ok(false);
+    }
+    // Two requests racing with the same code: only one takes the step.
+    let first_use = cache
         .set_if_absent(
             &format!("totp-used:{staff_id}:{step}"),
             b"1",
-            std::time::Duration::from_secs(120),
+            std::time::Duration::from_secs(300),
         )
         .await?;
+    if first_use {
+        cache
+            .set(
+                &last_key,
+                step.to_string().as_bytes(),
+                std::time::Duration::from_secs(300),
+            )
+            .await?;
+    }
     Ok(first_use)
 }
 

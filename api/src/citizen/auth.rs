@@ -132,11 +132,20 @@ pub async fn wechat_login(
     origin: RequestOrigin,
     body: ApiJson<WeChatLoginRequest>,
 ) -> Result<web::Json<CitizenSession>, ApiError> {
-    let session = state
-        .wechat
-        .code_to_session(&body.0.code)
-        .await
-        .map_err(wechat_error)?;
+    let session = match state.wechat.code_to_session(&body.0.code).await {
+        Ok(session) => session,
+        Err(e) => {
+            let api = wechat_error(e);
+            state
+                .audit(
+                    &Actor::anonymous(),
+                    &origin.0,
+                    Event::new("citizen.login.failed").with(json!({"reason": api.code()})),
+                )
+                .await?;
+            return Err(api);
+        }
+    };
     let sealed_key = state
         .crypto
         .seal(SESSION_KEY, &session.session_key)
@@ -160,6 +169,13 @@ async fn sign_in(
     method: &str,
 ) -> Result<web::Json<CitizenSession>, ApiError> {
     if !row.active {
+        state
+            .audit(
+                &Actor::citizen(row.id),
+                &origin.0,
+                Event::new("citizen.login.refused_inactive").on("citizen", row.id),
+            )
+            .await?;
         return Err(ApiError::forbidden(
             "account_inactive",
             Text::new("该账号已停用", "this account has been deactivated"),

@@ -161,6 +161,14 @@ async fn totp_enrolment_then_sign_in_needs_a_fresh_code() {
         "invalid_totp",
         "a code works once"
     );
+    // Nor does a code of an earlier window that was never used.
+    let earlier = fengqiao_infra::totp::code_at(&secret, now_unix() - 30).unwrap();
+    let res = login_with(&app, "leader.qin", "Staff-password-2026", Some(&earlier)).await;
+    assert_eq!(
+        problem(res, 401).await["code"],
+        "invalid_totp",
+        "no going back a step"
+    );
 }
 
 #[tokio::test]
