@@ -123,6 +123,14 @@ fn add_shared_errors(path: &str, op: &mut Operation) {
         );
         add("403", "The caller's roles do not allow this (`forbidden`)");
     }
+    if op.request_body.is_some() {
+        add(
+            "400",
+            "Malformed body, unknown field or wrong type (`malformed_json`, `unknown_field`, `invalid_field`, `missing_field`)",
+        );
+        add("413", "Body larger than the limit (`payload_too_large`)");
+        add("415", "Body is not JSON (`unsupported_media_type`)");
+    }
     if path.starts_with("/api/") {
         add(
             "429",

@@ -45,6 +45,9 @@ impl From<ApiClientRow> for ApiClientView {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"client": {"id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f60", "client_id": "fq_3f2a9c1e7b6d4a50",
+    "name": "12345 热线平台", "scopes": ["petitions:read"], "rate_limit_per_minute": 600, "revoked_at": null,
+    "created_at": "2026-11-25T10:30:00+08:00"}, "client_secret": "q7Vb1mJzN2xK8pL0sW4nB8cF1hT6yR5uE2aZ9dG3jH7"}))]
 pub struct CreatedApiClient {
     pub client: ApiClientView,
     /// Shown this once; store it in the integrator's secret store.

@@ -41,6 +41,11 @@ pub struct AuditEntryView {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"items": [{"seq": 42, "id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f60", "at": "2026-11-25T10:30:00+08:00",
+    "actor_kind": "staff", "actor_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f61", "actor_roles": "administrator",
+    "action": "staff.deactivated", "record_type": "staff", "record_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f62",
+    "ip": "10.0.0.8", "request_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f63", "detail": {}, "hash": "9f86d08…"}],
+    "next_cursor": "NDI"}))]
 pub struct AuditPage {
     pub items: Vec<AuditEntryView>,
     pub next_cursor: Option<String>,

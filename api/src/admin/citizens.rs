@@ -55,6 +55,23 @@ pub async fn get(
     let row = citizens::get(&state.db, id.into_inner())
         .await?
         .ok_or_else(citizen_not_found)?;
+    // Staff see a citizen only through a petition of theirs that the staff member may see;
+    // county-wide roles see every citizen.
+    let scope = staff.scope();
+    if !matches!(scope, fengqiao_domain::identity::OrgScope::All) {
+        let mut reachable = false;
+        for petition in
+            fengqiao_infra::db::petitions::list_for_citizen(&state.db, row.id, 100, None).await?
+        {
+            if fengqiao_infra::db::petitions::visible_to(&state.db, &scope, &petition).await? {
+                reachable = true;
+                break;
+            }
+        }
+        if !reachable {
+            return Err(citizen_not_found());
+        }
+    }
     if reveal {
         // Recorded before the data leaves: no record, no reveal.
         state

@@ -36,6 +36,18 @@ pub struct StaffTimelineEntry {
 
 /// A petition as staff see it.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f60", "tracking_no": "ZM20261125000001",
+    "kind": "complaint", "category_code": "transport", "matter_category": "claim", "title": "村道路面破损请求维修",
+    "content": "官渡桥村东头道路破损严重……", "township_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f61", "village_id": null,
+    "state": "awaiting_acceptance", "registered_on": "2026-11-25", "next_deadline": "2026-12-11",
+    "deadline_kind": "decide_acceptance", "due_status": "on_track", "flagged": false,
+    "timeline": [{"at": "2026-11-25T10:30:00+08:00", "event": "registered", "state": "registered"}],
+    "channel": "online", "checkpoint": "township", "handling_org_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f61",
+    "accused_org_id": null, "citizen_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f64",
+    "allowed_actions": ["refuse", "accept", "object", "escalate"],
+    "events": [{"at": "2026-11-26T09:00:00+08:00", "event": "forwarded", "from_state": "registered",
+                "to_state": "awaiting_acceptance", "actor_kind": "staff", "actor_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f65",
+                "reason": "属地管理", "public": true}]}))]
 pub struct StaffPetitionView {
     #[serde(flatten)]
     pub petition: PetitionView,
@@ -92,6 +104,11 @@ async fn visible_petition(
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"items": [{"id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f60", "tracking_no": "ZM20261125000001", "kind": "complaint",
+    "category_code": "transport", "matter_category": "claim", "title": "村道路面破损请求维修", "content": "官渡桥村东头道路破损严重……",
+    "township_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f61", "village_id": null, "state": "registered",
+    "registered_on": "2026-11-25", "next_deadline": "2026-12-10", "deadline_kind": "dispose", "due_status": "on_track",
+    "flagged": false, "timeline": [{"at": "2026-11-25T10:30:00+08:00", "event": "registered", "state": "registered"}]}], "next_cursor": "MjAyNi0xMi0xMHwwMTkz"}))]
 pub struct InboxPage {
     pub items: Vec<PetitionView>,
     pub next_cursor: Option<String>,

@@ -19,6 +19,7 @@ use crate::extract::{ApiJson, ApiQuery, RequestOrigin, StaffUser};
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"items": [{"id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f60", "username": "registrar.li", "display_name": "李登记", "org_unit_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f61", "roles": ["registrar"], "active": true, "totp_enabled": false}], "next_cursor": null}))]
 pub struct StaffPage {
     pub items: Vec<StaffView>,
     /// Pass as `cursor` for the next page; absent on the last page.

@@ -109,7 +109,8 @@ async fn each_role_reaches_what_it_needs_and_no_more() {
             assert_eq!(status, expected, "{role} on GET {path}");
         }
     }
-    // A department handler sees the staff of their department only.
+    // A county supervisor lists the whole county's staff; a township's leader only the
+    // township's.
     let page: Value = app
         .get_as(staff_list, &supervisor)
         .await
@@ -117,6 +118,20 @@ async fn each_role_reaches_what_it_needs_and_no_more() {
         .await
         .unwrap();
     assert!(page["items"].as_array().unwrap().len() >= 6);
+    let township_leader = staff_in(&app, "l.guandu", "410122-101", &[Role::Leader]).await;
+    let page: Value = app
+        .get_as(staff_list, &township_leader)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["l.guandu"], "only the township's own staff");
 }
 
 #[tokio::test]
@@ -136,6 +151,34 @@ async fn personal_data_is_masked_and_revealed_only_to_those_who_need_it() {
     )
     .await;
     let id_a = citizen_a["citizen"]["id"].as_str().unwrap();
+    // Staff reach a citizen through the citizen's petitions: A petitions about 官渡镇.
+    let petition = serde_json::json!({
+        "kind": "complaint", "category_code": "transport", "title": "村道路面破损请求维修",
+        "content": "官渡桥村东头道路破损严重，雨天积水，请求维修。",
+        "township_id": app.org_id("410122-101").await
+    });
+    let res = app
+        .client
+        .post(app.url("/api/v1/petitions"))
+        .bearer_auth(token_a)
+        .header("idempotency-key", "access-test-0001")
+        .json(&petition)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let elsewhere = staff_in(&app, "r.yanming", "410122-106", &[Role::Registrar]).await;
+    let res = app
+        .get_as(
+            &format!("/api/v1/admin/citizens/{id_a}?reveal=true"),
+            &elsewhere,
+        )
+        .await;
+    assert_eq!(
+        problem(res, 404).await["code"],
+        "citizen_not_found",
+        "another township never reaches A"
+    );
 
     // Each citizen sees only themselves; there is no route to another citizen's profile.
     let me_b: Value = app

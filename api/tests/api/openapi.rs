@@ -74,6 +74,27 @@ async fn every_operation_has_a_summary_an_id_and_problem_responses() {
         }
     }
     assert!(count >= 7, "all operations are collected, found {count}");
+    // Every success body a client receives has an example in the contract.
+    let schemas = spec["components"]["schemas"].as_object().unwrap();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for (status, response) in op["responses"].as_object().unwrap() {
+                if !status.starts_with('2') {
+                    continue;
+                }
+                let schema = &response["content"]["application/json"]["schema"];
+                let reference = schema["$ref"]
+                    .as_str()
+                    .or_else(|| schema["items"]["$ref"].as_str());
+                if let Some(name) = reference.map(|r| r.rsplit('/').next().unwrap()) {
+                    assert!(
+                        schemas[name].get("example").is_some(),
+                        "{method} {path} {status}: {name} has no example"
+                    );
+                }
+            }
+        }
+    }
     assert!(
         spec["components"]["schemas"]["Problem"]["example"].is_object(),
         "Problem has an example"

@@ -129,6 +129,22 @@ pub async fn create(
         }
     };
     check_placement(new.kind, parent.as_ref().map(|p| p.kind)).map_err(DomainError::from)?;
+    if new.kind == OrgKind::County
+        && org_unit::Entity::find()
+            .filter(org_unit::Column::Kind.eq(OrgKind::County.as_str()))
+            .one(db)
+            .await?
+            .is_some()
+    {
+        return Err(DomainError::Conflict {
+            code: "county_exists",
+            message: Text::new(
+                "县级机构已经存在，只能有一个",
+                "the county already exists; there is only one",
+            ),
+        }
+        .into());
+    }
     let now = Utc::now();
     let id = Uuid::now_v7();
     let path = child_path(parent.as_ref().map_or("", |p| p.path.as_str()), id);
