@@ -271,9 +271,12 @@ async fn create_user(settings: Settings, args: CreateUser) -> anyhow::Result<()>
         .await
         .context("opening the database")?;
     db::migrate_up(&conn).await?;
-    let org = match db::org::find_by_code(&conn, &args.org_code).await? {
+    let hash = password::hash(password.expose())?;
+    // The county (when made here), the account and its audit entry commit together.
+    let txn = db::begin_write(&conn).await?;
+    let org = match db::org::find_by_code(&txn, &args.org_code).await? {
         Some(org) => org,
-        None if db::org::is_empty(&conn).await? => {
+        None if db::org::is_empty(&txn).await? => {
             let name = args.county_name.as_deref().ok_or_else(|| {
                 anyhow::anyhow!(
                     "the organisation tree is empty: pass --county-name to create the county {}",
@@ -288,13 +291,12 @@ async fn create_user(settings: Settings, args: CreateUser) -> anyhow::Result<()>
                 parent_id: None,
                 sort_order: 0,
             };
-            db::org::create(&conn, new, false).await?
+            db::org::create(&txn, new, false).await?
         }
         None => anyhow::bail!("no organisation unit has the code {}", args.org_code),
     };
-    let hash = password::hash(password.expose())?;
     let account = db::staff::create(
-        &conn,
+        &txn,
         db::staff::NewStaff {
             username: username.as_str().to_owned(),
             display_name: args.display_name,
@@ -305,8 +307,8 @@ async fn create_user(settings: Settings, args: CreateUser) -> anyhow::Result<()>
         false,
     )
     .await?;
-    db::audit::append(
-        &conn,
+    db::audit::append_in(
+        &txn,
         &db::audit::Actor::system(),
         &db::audit::Origin::default(),
         db::audit::Event::new("staff.created")
@@ -315,6 +317,7 @@ async fn create_user(settings: Settings, args: CreateUser) -> anyhow::Result<()>
         chrono::Utc::now(),
     )
     .await?;
+    txn.commit().await?;
     conn.close().await?;
     println!(
         "created {} in {} ({})",

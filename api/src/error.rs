@@ -386,6 +386,12 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        StoreError::from(e).into()
+    }
+}
+
 impl From<Unavailable> for ApiError {
     fn from(e: Unavailable) -> Self {
         tracing::warn!(dependency = e.dependency, reason = %e.reason, "dependency unavailable");

@@ -29,6 +29,27 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Opens the transaction of a state change; its audit entry goes in with `audit_in`.
+    pub async fn begin_change(
+        &self,
+    ) -> Result<sea_orm::DatabaseTransaction, crate::error::ApiError> {
+        fengqiao_infra::db::begin_write(&self.db)
+            .await
+            .map_err(|e| fengqiao_infra::db::StoreError::from(e).into())
+    }
+
+    /// Appends to the audit trail inside the change's transaction: they commit together.
+    pub async fn audit_in(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        actor: &Actor,
+        origin: &Origin,
+        event: Event,
+    ) -> Result<(), crate::error::ApiError> {
+        audit::append_in(txn, actor, origin, event, chrono::Utc::now()).await?;
+        Ok(())
+    }
+
     /// Appends to the audit trail. Fails closed: if the entry cannot be written the request
     /// fails too, so nothing audited happens unrecorded (and no personal data is revealed).
     pub async fn audit(

@@ -107,8 +107,9 @@ pub async fn create(
     if !errors.is_empty() {
         return Err(DomainError::Validation(errors).into());
     }
+    let txn = state.begin_change().await?;
     let (row, secret) = api_clients::create(
-        &state.db,
+        &txn,
         name,
         &body.scopes,
         body.rate_limit_per_minute.unwrap_or(600),
@@ -117,7 +118,8 @@ pub async fn create(
     )
     .await?;
     state
-        .audit(
+        .audit_in(
+            &txn,
             &staff.actor(),
             &origin.0,
             Event::new("api_client.created")
@@ -125,6 +127,7 @@ pub async fn create(
                 .with(json!({"scopes": row.scopes})),
         )
         .await?;
+    txn.commit().await?;
     Ok(HttpResponse::Created().json(CreatedApiClient {
         client: row.into(),
         client_secret: secret,
@@ -172,7 +175,8 @@ pub async fn revoke(
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ApiClientView>, ApiError> {
     staff.require_any(&[Role::Administrator])?;
-    let row = api_clients::revoke(&state.db, id.into_inner(), Utc::now())
+    let txn = state.begin_change().await?;
+    let row = api_clients::revoke(&txn, id.into_inner(), Utc::now())
         .await?
         .ok_or_else(|| {
             ApiError::from(DomainError::NotFound {
@@ -181,11 +185,13 @@ pub async fn revoke(
             })
         })?;
     state
-        .audit(
+        .audit_in(
+            &txn,
             &staff.actor(),
             &origin.0,
             Event::new("api_client.revoked").on("api_client", &row.client_id),
         )
         .await?;
+    txn.commit().await?;
     Ok(web::Json(row.into()))
 }

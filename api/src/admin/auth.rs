@@ -164,15 +164,17 @@ pub async fn login(
         record.account.roles.iter().map(|r| r.as_str()),
     );
     if !matches {
+        let txn = state.begin_change().await?;
         let locked_until =
-            db::staff::record_failed_login(&state.db, record.account.id, &policy, now).await?;
+            db::staff::record_failed_login(&txn, record.account.id, &policy, now).await?;
         let event = if locked_until.is_some() {
             "staff.login.locked"
         } else {
             "staff.login.failed"
         };
         state
-            .audit(
+            .audit_in(
+                &txn,
                 &actor,
                 &origin,
                 Event::new(event)
@@ -180,6 +182,7 @@ pub async fn login(
                     .with(json!({"reason": "wrong_password"})),
             )
             .await?;
+        txn.commit().await?;
         return Err(invalid_credentials());
     }
     if !record.account.active {
@@ -217,9 +220,11 @@ pub async fn login(
             .as_deref()
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("TOTP enabled without a secret")))?;
         if !totp_ok(&state, record.account.id, secret, &code).await? {
-            db::staff::record_failed_login(&state.db, record.account.id, &policy, now).await?;
+            let txn = state.begin_change().await?;
+            db::staff::record_failed_login(&txn, record.account.id, &policy, now).await?;
             state
-                .audit(
+                .audit_in(
+                    &txn,
                     &actor,
                     &origin,
                     Event::new("staff.login.failed")
@@ -227,6 +232,7 @@ pub async fn login(
                         .with(json!({"reason": "wrong_totp"})),
                 )
                 .await?;
+            txn.commit().await?;
             return Err(ApiError::unauthorized(
                 "invalid_totp",
                 Text::new(
@@ -237,9 +243,11 @@ pub async fn login(
         }
         amr.push("otp");
     }
-    db::staff::record_login(&state.db, record.account.id, now).await?;
+    let txn = state.begin_change().await?;
+    db::staff::record_login(&txn, record.account.id, now).await?;
     state
-        .audit(
+        .audit_in(
+            &txn,
             &actor,
             &origin,
             Event::new("staff.login.succeeded")
@@ -247,6 +255,7 @@ pub async fn login(
                 .with(json!({"amr": amr})),
         )
         .await?;
+    txn.commit().await?;
     let access_token = state.tokens.issue_staff(&record.account, &amr, now)?;
     Ok(web::Json(LoginResponse {
         access_token,
@@ -347,15 +356,18 @@ pub async fn logout(
     staff: StaffUser,
     origin: RequestOrigin,
 ) -> Result<HttpResponse, ApiError> {
-    db::staff::revoke_tokens(&state.db, staff.account.id).await?;
-    state.staff_changed(staff.account.id).await;
+    let txn = state.begin_change().await?;
+    db::staff::revoke_tokens(&txn, staff.account.id).await?;
     state
-        .audit(
+        .audit_in(
+            &txn,
             &staff.actor(),
             &origin.0,
             Event::new("staff.logout").on("staff", staff.account.id),
         )
         .await?;
+    txn.commit().await?;
+    state.staff_changed(staff.account.id).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -402,14 +414,17 @@ pub async fn totp_enrol(
         .crypto
         .seal("staff_accounts.totp_secret", &encoded)
         .map_err(ApiError::internal)?;
-    db::staff::set_totp_secret(&state.db, staff.account.id, Some(sealed), false).await?;
+    let txn = state.begin_change().await?;
+    db::staff::set_totp_secret(&txn, staff.account.id, Some(sealed), false).await?;
     state
-        .audit(
+        .audit_in(
+            &txn,
             &staff.actor(),
             &origin.0,
             Event::new("staff.totp.enrolment_started").on("staff", staff.account.id),
         )
         .await?;
+    txn.commit().await?;
     let base32 = uri
         .split("secret=")
         .nth(1)
@@ -464,16 +479,19 @@ pub async fn totp_verify(
             Text::new("动态口令不正确", "the TOTP code does not match"),
         )));
     }
-    db::staff::set_totp_secret(&state.db, staff.account.id, Some(sealed), true).await?;
+    let txn = state.begin_change().await?;
+    db::staff::set_totp_secret(&txn, staff.account.id, Some(sealed), true).await?;
     // Tokens issued without the second factor end here.
-    db::staff::revoke_tokens(&state.db, staff.account.id).await?;
-    state.staff_changed(staff.account.id).await;
+    db::staff::revoke_tokens(&txn, staff.account.id).await?;
     state
-        .audit(
+        .audit_in(
+            &txn,
             &staff.actor(),
             &origin.0,
             Event::new("staff.totp.enabled").on("staff", staff.account.id),
         )
         .await?;
+    txn.commit().await?;
+    state.staff_changed(staff.account.id).await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -185,14 +185,17 @@ pub async fn create(
             sort_order: body.sort_order,
         })
     })?;
-    let unit = db::org::create(&state.db, new, false).await?;
+    let txn = state.begin_change().await?;
+    let unit = db::org::create(&txn, new, false).await?;
     state
-        .audit(
+        .audit_in(
+            &txn,
             &staff.actor(),
             &origin.0,
             fengqiao_infra::db::audit::Event::new("org_unit.created").on("org_unit", unit.id),
         )
         .await?;
+    txn.commit().await?;
     Ok(HttpResponse::Created().json(OrgUnitView::from(unit)))
 }
 
@@ -233,9 +236,11 @@ pub async fn update(
     let body = body.0;
     let name = body.name.as_deref().map(OrgName::parse).transpose()?;
     let before = db::org::get_in(&state.db, &staff.scope(), id).await?;
-    let unit = db::org::update(&state.db, id, name, body.sort_order).await?;
+    let txn = state.begin_change().await?;
+    let unit = db::org::update(&txn, id, name, body.sort_order).await?;
     state
-        .audit(
+        .audit_in(
+            &txn,
             &staff.actor(),
             &origin.0,
             fengqiao_infra::db::audit::Event::new("org_unit.updated")
@@ -243,5 +248,6 @@ pub async fn update(
                 .with(serde_json::json!({"renamed": before.name != unit.name, "sort_order": unit.sort_order})),
         )
         .await?;
+    txn.commit().await?;
     Ok(web::Json(unit.into()))
 }

@@ -425,8 +425,9 @@ pub async fn act(
     let actor = Actor::Staff {
         roles: staff.account.roles.clone(),
     };
+    let txn = state.begin_change().await?;
     let applied = apply_action(
-        &state,
+        &txn,
         &row,
         &actor,
         &action,
@@ -437,7 +438,8 @@ pub async fn act(
     )
     .await?;
     state
-        .audit(
+        .audit_in(
+            &txn,
             &staff.actor(),
             &origin.0,
             Event::new("petition.transition")
@@ -445,13 +447,14 @@ pub async fn act(
                 .with(json!({"action": action.kind().as_str()})),
         )
         .await?;
+    txn.commit().await?;
     Ok(web::Json(staff_view(&state, applied).await?))
 }
 
 /// Runs the rules and stores the outcome; shared by staff and citizen actions.
 #[allow(clippy::too_many_arguments)]
 pub async fn apply_action(
-    state: &AppState,
+    txn: &sea_orm::DatabaseTransaction,
     row: &PetitionRow,
     actor: &Actor,
     action: &Action,
@@ -462,7 +465,7 @@ pub async fn apply_action(
 ) -> Result<PetitionRow, ApiError> {
     let now = Utc::now();
     let today = fengqiao_domain::calendar::local_date(now);
-    let calendar = petitions::calendar(&state.db).await?;
+    let calendar = petitions::calendar(txn).await?;
     let periods = Periods::default();
     let domain = petitions::to_domain(row)?;
     let transition = domain
@@ -470,7 +473,7 @@ pub async fn apply_action(
         .map_err(DomainError::from)?;
     let next_deadline = transition.petition.next_deadline(&calendar, &periods);
     let stored = petitions::apply(
-        &state.db,
+        txn,
         row,
         Applied {
             transition: &transition,

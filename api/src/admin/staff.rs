@@ -136,8 +136,9 @@ pub async fn create(
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
+    let txn = state.begin_change().await?;
     let account = db::staff::create(
-        &state.db,
+        &txn,
         db::staff::NewStaff {
             username: username.as_str().to_owned(),
             display_name,
@@ -149,7 +150,8 @@ pub async fn create(
     )
     .await?;
     state
-        .audit(
+        .audit_in(
+            &txn,
             &staff.actor(),
             &origin.0,
             Event::new("staff.created")
@@ -160,6 +162,7 @@ pub async fn create(
                 })),
         )
         .await?;
+    txn.commit().await?;
     Ok(HttpResponse::Created().json(StaffView::from(account)))
 }
 
@@ -231,11 +234,12 @@ pub async fn update(
         other_administrators: db::staff::count_other_active_administrators(&state.db, id).await?,
     }
     .check()?;
-    db::staff::update(&state.db, id, roles.as_ref(), body.active).await?;
-    state.staff_changed(id).await;
+    let txn = state.begin_change().await?;
+    db::staff::update(&txn, id, roles.as_ref(), body.active).await?;
     if let Some(roles) = &roles {
         state
-            .audit(
+            .audit_in(
+                &txn,
                 &staff.actor(),
                 &origin.0,
                 Event::new("staff.roles_changed")
@@ -254,13 +258,16 @@ pub async fn update(
             "staff.deactivated"
         };
         state
-            .audit(
+            .audit_in(
+                &txn,
                 &staff.actor(),
                 &origin.0,
                 Event::new(action).on("staff", id),
             )
             .await?;
     }
+    txn.commit().await?;
+    state.staff_changed(id).await;
     let now = db::staff::get(&state.db, id)
         .await?
         .ok_or_else(staff_not_found)?;

@@ -82,22 +82,6 @@ fn refresh_days(state: &AppState) -> i64 {
     i64::try_from(state.settings.auth.refresh_token_ttl_days).unwrap_or(30)
 }
 
-/// Issues an access token and a refresh token in a new family (a sign-in).
-async fn session_for(state: &AppState, row: &CitizenRow) -> Result<CitizenSession, ApiError> {
-    let now = Utc::now();
-    let refresh_token = random_token();
-    citizens::issue_refresh_token(
-        &state.db,
-        row.id,
-        Uuid::now_v7(),
-        token_hash(&refresh_token),
-        now + Duration::days(refresh_days(state)),
-        now,
-    )
-    .await?;
-    session_with(state, row, refresh_token)
-}
-
 /// The session answer for an already stored refresh token.
 fn session_with(
     state: &AppState,
@@ -150,19 +134,23 @@ pub async fn wechat_login(
         .crypto
         .seal(SESSION_KEY, &session.session_key)
         .map_err(ApiError::internal)?;
+    let txn = state.begin_change().await?;
     let (row, created) = citizens::upsert_by_openid(
-        &state.db,
+        &txn,
         &session.openid,
         session.unionid.as_deref(),
         Some(sealed_key),
         Utc::now(),
     )
     .await?;
-    sign_in(&state, &origin, row, created, "wechat").await
+    sign_in(&state, txn, &origin, row, created, "wechat").await
 }
 
+/// Finishes a sign-in inside the transaction that found or created the citizen: the audit
+/// entry and the new refresh token commit with it (a refusal commits its audit entry too).
 async fn sign_in(
     state: &AppState,
+    txn: sea_orm::DatabaseTransaction,
     origin: &RequestOrigin,
     row: CitizenRow,
     created: bool,
@@ -170,12 +158,14 @@ async fn sign_in(
 ) -> Result<web::Json<CitizenSession>, ApiError> {
     if !row.active {
         state
-            .audit(
+            .audit_in(
+                &txn,
                 &Actor::citizen(row.id),
                 &origin.0,
                 Event::new("citizen.login.refused_inactive").on("citizen", row.id),
             )
             .await?;
+        txn.commit().await?;
         return Err(ApiError::forbidden(
             "account_inactive",
             Text::new("该账号已停用", "this account has been deactivated"),
@@ -187,7 +177,8 @@ async fn sign_in(
         "citizen.login"
     };
     state
-        .audit(
+        .audit_in(
+            &txn,
             &Actor::citizen(row.id),
             &origin.0,
             Event::new(action)
@@ -195,7 +186,19 @@ async fn sign_in(
                 .with(json!({"method": method})),
         )
         .await?;
-    Ok(web::Json(session_for(state, &row).await?))
+    let now = Utc::now();
+    let refresh_token = random_token();
+    citizens::issue_refresh_token(
+        &txn,
+        row.id,
+        Uuid::now_v7(),
+        token_hash(&refresh_token),
+        now + Duration::days(refresh_days(state)),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(web::Json(session_with(state, &row, refresh_token)?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -239,10 +242,10 @@ pub async fn dev_login(
         )
         .into());
     }
+    let txn = state.begin_change().await?;
     let (row, created) =
-        citizens::upsert_by_openid(&state.db, &format!("dev:{openid}"), None, None, Utc::now())
-            .await?;
-    sign_in(&state, &origin, row, created, "dev").await
+        citizens::upsert_by_openid(&txn, &format!("dev:{openid}"), None, None, Utc::now()).await?;
+    sign_in(&state, txn, &origin, row, created, "dev").await
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -282,8 +285,10 @@ pub async fn refresh(
 ) -> Result<web::Json<CitizenSession>, ApiError> {
     let now = Utc::now();
     let successor = random_token();
+    // The rotation, its audit entry and (on reuse) the family's revocation commit together.
+    let txn = state.begin_change().await?;
     let presented = citizens::rotate_refresh_token(
-        &state.db,
+        &txn,
         &token_hash(&body.0.refresh_token),
         citizens::Successor {
             token_hash: token_hash(&successor),
@@ -294,17 +299,19 @@ pub async fn refresh(
     .await?;
     match presented {
         Presented::Rotated { citizen_id, .. } => {
-            let row = citizens::get(&state.db, citizen_id)
+            let row = citizens::get(&txn, citizen_id)
                 .await?
                 .filter(|c| c.active)
                 .ok_or_else(invalid_refresh)?;
             state
-                .audit(
+                .audit_in(
+                    &txn,
                     &Actor::citizen(citizen_id),
                     &origin.0,
                     Event::new("citizen.session.refreshed").on("citizen", citizen_id),
                 )
                 .await?;
+            txn.commit().await?;
             Ok(web::Json(session_with(&state, &row, successor)?))
         }
         Presented::Reused {
@@ -312,7 +319,8 @@ pub async fn refresh(
             family_id,
         } => {
             state
-                .audit(
+                .audit_in(
+                    &txn,
                     &Actor::citizen(citizen_id),
                     &origin.0,
                     Event::new("citizen.refresh_token.reused")
@@ -320,6 +328,7 @@ pub async fn refresh(
                         .with(json!({"family_id": family_id})),
                 )
                 .await?;
+            txn.commit().await?;
             Err(ApiError::unauthorized(
                 "refresh_token_reused",
                 Text::new(
@@ -345,17 +354,20 @@ pub async fn logout(
     origin: RequestOrigin,
     body: ApiJson<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let txn = state.begin_change().await?;
     if let Some((citizen_id, family_id)) =
-        citizens::family_of(&state.db, &token_hash(&body.0.refresh_token)).await?
+        citizens::family_of(&txn, &token_hash(&body.0.refresh_token)).await?
     {
-        citizens::revoke_family(&state.db, family_id, Utc::now()).await?;
+        citizens::revoke_family(&txn, family_id, Utc::now()).await?;
         state
-            .audit(
+            .audit_in(
+                &txn,
                 &Actor::citizen(citizen_id),
                 &origin.0,
                 Event::new("citizen.logout").on("citizen", citizen_id),
             )
             .await?;
     }
+    txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }

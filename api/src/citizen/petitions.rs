@@ -264,8 +264,9 @@ pub async fn submit(
     let code = query_code(&random);
     let crypto = state.crypto.clone();
     let crypto_for_replay = state.crypto.clone();
+    let txn = state.begin_change().await?;
     let registered = petitions::register(
-        &state.db,
+        &txn,
         petitions::Registration {
             petition,
             matter_category: matter,
@@ -299,12 +300,14 @@ pub async fn submit(
     match registered {
         Registered::New { row, query_code } => {
             state
-                .audit(
+                .audit_in(
+                    &txn,
                     &citizen.actor(),
                     &origin.0,
                     Event::new("petition.registered").on("petition", row.id),
                 )
                 .await?;
+            txn.commit().await?;
             Ok(HttpResponse::Created().json(submitted(&row, &query_code)))
         }
         Registered::Replayed { sealed_response } => {
@@ -595,8 +598,9 @@ pub async fn act_mine(
         CitizenActionRequest::RequestRereview { reason } => (Action::RequestReReview, Some(reason)),
         CitizenActionRequest::Withdraw { reason } => (Action::Withdraw, reason),
     };
+    let txn = state.begin_change().await?;
     let stored = crate::admin::petitions::apply_action(
-        &state,
+        &txn,
         &row,
         &Actor::Citizen { id: citizen.id },
         &action,
@@ -607,7 +611,8 @@ pub async fn act_mine(
     )
     .await?;
     state
-        .audit(
+        .audit_in(
+            &txn,
             &citizen.actor(),
             &origin.0,
             Event::new("petition.transition")
@@ -615,5 +620,6 @@ pub async fn act_mine(
                 .with(serde_json::json!({"action": action.kind().as_str()})),
         )
         .await?;
+    txn.commit().await?;
     Ok(web::Json(view_of(&state, stored).await?))
 }

@@ -150,14 +150,17 @@ pub async fn register_real_name(
         phone: seal(PHONE, phone.expose())?,
         phone_hash: state.crypto.lookup_hash(PHONE, phone.expose()),
     };
-    let row = citizens::set_real_name(&state.db, citizen.id, sealed, now).await?;
+    let txn = state.begin_change().await?;
+    let row = citizens::set_real_name(&txn, citizen.id, sealed, now).await?;
     state
-        .audit(
+        .audit_in(
+            &txn,
             &citizen.actor(),
             &origin.0,
             Event::new("citizen.real_name.registered").on("citizen", citizen.id),
         )
         .await?;
+    txn.commit().await?;
     Ok(web::Json(profile_of(&state, &row, false)?))
 }
 
@@ -199,14 +202,17 @@ pub async fn bind_phone(
         .seal(PHONE, phone.expose())
         .map_err(ApiError::internal)?;
     let hash = state.crypto.lookup_hash(PHONE, phone.expose());
-    let row = citizens::set_phone(&state.db, citizen.id, sealed, hash, Utc::now()).await?;
+    let txn = state.begin_change().await?;
+    let row = citizens::set_phone(&txn, citizen.id, sealed, hash, Utc::now()).await?;
     state
-        .audit(
+        .audit_in(
+            &txn,
             &citizen.actor(),
             &origin.0,
             Event::new("citizen.phone.bound").on("citizen", citizen.id),
         )
         .await?;
+    txn.commit().await?;
     Ok(web::Json(profile_of(&state, &row, false)?))
 }
 

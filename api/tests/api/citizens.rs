@@ -273,8 +273,17 @@ async fn real_name_details_are_checked_sealed_and_masked() {
             continue;
         };
         textual += 1;
-        for clear in ["张小三", "小三", "11010519491231002X", "13800138000", "19491231"] {
-            assert!(!value.as_deref().unwrap_or("").contains(clear), "{clear} readable in column {name}");
+        for clear in [
+            "张小三",
+            "小三",
+            "11010519491231002X",
+            "13800138000",
+            "19491231",
+        ] {
+            assert!(
+                !value.as_deref().unwrap_or("").contains(clear),
+                "{clear} readable in column {name}"
+            );
         }
     }
     assert!(textual >= 8, "the text columns were read ({textual})");

@@ -5,8 +5,8 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -135,8 +135,8 @@ fn row_hash(prev: &str, m: &audit_log::Model) -> String {
     hex::encode(Sha256::digest(fields.to_string().as_bytes()))
 }
 
-/// Appends one entry, durable when this returns. Appends take turns (an advisory lock on
-/// PostgreSQL, an IMMEDIATE transaction on SQLite) so the chain never forks.
+/// Appends one entry in its own transaction, durable when this returns (sign-ins, refusals,
+/// reads: events that change nothing else).
 pub async fn append(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -144,24 +144,30 @@ pub async fn append(
     event: Event,
     at: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
-    let txn = match db.get_database_backend() {
-        DatabaseBackend::Postgres => {
-            let txn = db.begin().await?;
-            txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({AUDIT_LOCK_KEY})"))
-                .await?;
-            txn
-        }
-        _ => {
-            db.begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..TransactionOptions::default()
-            })
-            .await?
-        }
-    };
+    let txn = super::begin_write(db).await?;
+    let seq = append_in(&txn, actor, origin, event, at).await?;
+    txn.commit().await?;
+    Ok(seq)
+}
+
+/// Appends one entry inside the transaction of the change it records, so the change and its
+/// entry commit together or not at all. Appends take turns (an advisory lock held to the end
+/// of the transaction on PostgreSQL; on SQLite the transaction must be a write transaction,
+/// see `begin_write`), so the chain never forks.
+pub async fn append_in(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    origin: &Origin,
+    event: Event,
+    at: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({AUDIT_LOCK_KEY})"))
+            .await?;
+    }
     let last = audit_log::Entity::find()
         .order_by_desc(audit_log::Column::Seq)
-        .one(&txn)
+        .one(txn)
         .await?;
     let (seq, prev_hash) = match last {
         Some(last) => (last.seq + 1, last.hash),
@@ -186,8 +192,7 @@ pub async fn append(
     };
     row.hash = row_hash(&prev_hash, &row);
     let active: audit_log::ActiveModel = row.into();
-    audit_log::Entity::insert(active).exec(&txn).await?;
-    txn.commit().await?;
+    audit_log::Entity::insert(active).exec(txn).await?;
     Ok(seq)
 }
 

@@ -105,6 +105,17 @@ async fn migration_transaction(db: &DatabaseConnection) -> Result<DatabaseTransa
     }
 }
 
+/// Opens the transaction of a state change: IMMEDIATE on SQLite, so the write lock is taken
+/// before anything is read (no stale-snapshot failures when writers meet), a plain one on
+/// PostgreSQL. The change and its audit entry are written in it together.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
+}
+
 /// Applies pending migrations, all or none (DDL is transactional on both backends).
 pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), DbErr> {
     let txn = migration_transaction(db).await?;
