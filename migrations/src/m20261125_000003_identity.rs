@@ -23,6 +23,7 @@ impl MigrationTrait for Migration {
                     .col(string_len_null("id_number_hash", 64))
                     .col(text_null("phone"))
                     .col(string_len_null("phone_hash", 64))
+                    .col(text_null("address"))
                     .col(timestamp_with_time_zone_null("real_name_at"))
                     .col(boolean("active").default(true))
                     .col(timestamp_with_time_zone("created_at"))

@@ -5,7 +5,8 @@ use actix_web::{get, post, put, web};
 use chrono::{DateTime, FixedOffset, Utc};
 use fengqiao_domain::error::Validator;
 use fengqiao_domain::identity::{
-    CitizenStanding, IdCardNumber, PersonName, PhoneNumber, mask_id_number, mask_name, mask_phone,
+    CitizenStanding, IdCardNumber, PersonName, PhoneNumber, mask_address, mask_id_number,
+    mask_name, mask_phone,
 };
 use fengqiao_domain::{DomainError, Text};
 use fengqiao_infra::db::audit::Event;
@@ -22,12 +23,13 @@ use crate::state::AppState;
 pub const NAME: &str = "citizens.name";
 pub const ID_NUMBER: &str = "citizens.id_number";
 pub const PHONE: &str = "citizens.phone";
+pub const ADDRESS: &str = "citizens.address";
 pub const SESSION_KEY: &str = "citizens.session_key";
 
 /// A citizen as responses show them: personal data masked unless the caller may see it clear.
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({"id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f60", "real_name": true, "name": "张*三",
-    "id_number": "410122********1234", "phone": "138****5678", "masked": true,
+    "id_number": "410122********1234", "phone": "138****5678", "address": "河南省郑州市****", "masked": true,
     "created_at": "2026-11-25T10:30:00+08:00"}))]
 pub struct CitizenProfile {
     pub id: Uuid,
@@ -36,6 +38,7 @@ pub struct CitizenProfile {
     pub name: Option<String>,
     pub id_number: Option<String>,
     pub phone: Option<String>,
+    pub address: Option<String>,
     /// Whether the values above are masked.
     pub masked: bool,
     pub created_at: DateTime<FixedOffset>,
@@ -68,6 +71,7 @@ pub fn profile_of(
         name: open(NAME, &row.name, mask_name)?,
         id_number: open(ID_NUMBER, &row.id_number, mask_id_number)?,
         phone: open(PHONE, &row.phone, mask_phone)?,
+        address: open(ADDRESS, &row.address, mask_address)?,
         masked: !reveal,
         created_at: fengqiao_domain::calendar::to_local(row.created_at),
     })
@@ -98,13 +102,16 @@ pub async fn me(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"name": "张小三", "id_number": "11010519491231002X", "phone": "13800138000"}))]
+#[schema(example = json!({"name": "张小三", "id_number": "11010519491231002X", "phone": "13800138000",
+                          "address": "河南省郑州市中牟县青年路 1 号"}))]
 pub struct RealNameRequest {
     pub name: String,
     /// 18-character resident ID number; the check character and birth date are verified.
     pub id_number: String,
     /// Mainland mobile number.
     pub phone: String,
+    /// Home address, for written answers (optional; 4 to 128 characters).
+    pub address: Option<String>,
 }
 
 /// Register or correct the caller's real name (实名登记).
@@ -136,6 +143,21 @@ pub async fn register_real_name(
         IdCardNumber::parse(&body.id_number, fengqiao_domain::calendar::local_date(now)),
     );
     let phone = v.check("phone", PhoneNumber::parse(&body.phone));
+    let address = body
+        .address
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty());
+    if address.is_some_and(|a| !(4..=128).contains(&a.chars().count())) {
+        v.push(fengqiao_domain::FieldError::new(
+            "address",
+            "invalid_address",
+            Text::new(
+                "地址须为 4 至 128 个字",
+                "the address must be 4 to 128 characters",
+            ),
+        ));
+    }
     let (name, id_number, phone) = v.finish(|| Some((name?, id_number?, phone?)))?;
     let seal = |context: &str, clear: &str| {
         state
@@ -149,6 +171,7 @@ pub async fn register_real_name(
         id_number_hash: state.crypto.lookup_hash(ID_NUMBER, id_number.expose()),
         phone: seal(PHONE, phone.expose())?,
         phone_hash: state.crypto.lookup_hash(PHONE, phone.expose()),
+        address: address.map(|a| seal(ADDRESS, a)).transpose()?,
     };
     let txn = state.begin_change().await?;
     let row = citizens::set_real_name(&txn, citizen.id, sealed, now).await?;

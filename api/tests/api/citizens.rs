@@ -237,7 +237,8 @@ async fn real_name_details_are_checked_sealed_and_masked() {
         .put_json_as(
             "/api/v1/me/real-name",
             token,
-            &json!({"name": "张小三", "id_number": "11010519491231002X", "phone": "13800138000"}),
+            &json!({"name": "张小三", "id_number": "11010519491231002X", "phone": "13800138000",
+                    "address": "河南省郑州市中牟县青年路一号"}),
         )
         .await;
     assert_eq!(res.status(), 200);
@@ -246,6 +247,7 @@ async fn real_name_details_are_checked_sealed_and_masked() {
     assert_eq!(profile["name"], "张*三");
     assert_eq!(profile["id_number"], "110105********002X");
     assert_eq!(profile["phone"], "138****8000");
+    assert_eq!(profile["address"], "河南省郑州市****");
     assert_eq!(profile["masked"], true);
 
     // A plain SELECT * shows nothing readable, in any column.

@@ -47,6 +47,7 @@ pub async fn upsert_by_openid(
         id_number_hash: Set(None),
         phone: Set(None),
         phone_hash: Set(None),
+        address: Set(None),
         real_name_at: Set(None),
         active: Set(true),
         created_at: Set(now),
@@ -92,6 +93,8 @@ pub struct SealedRealName {
     pub id_number_hash: String,
     pub phone: String,
     pub phone_hash: String,
+    /// Sealed home address, when given.
+    pub address: Option<String>,
 }
 
 pub async fn set_real_name(
@@ -107,6 +110,7 @@ pub async fn set_real_name(
         id_number_hash: Set(Some(sealed.id_number_hash)),
         phone: Set(Some(sealed.phone)),
         phone_hash: Set(Some(sealed.phone_hash)),
+        address: Set(sealed.address),
         real_name_at: Set(Some(now)),
         updated_at: Set(now),
         ..Default::default()

@@ -15,6 +15,7 @@ pub struct Model {
     pub id_number_hash: Option<String>,
     pub phone: Option<String>,
     pub phone_hash: Option<String>,
+    pub address: Option<String>,
     pub real_name_at: Option<DateTimeUtc>,
     pub active: bool,
     pub created_at: DateTimeUtc,
