@@ -341,6 +341,21 @@ pub struct Transition {
     pub public: bool,
 }
 
+/// Refuses an action taken after the last day of its window (`from` + `days` calendar days).
+fn within(
+    action: ActionKind,
+    from: NaiveDate,
+    days: u32,
+    today: NaiveDate,
+    cal: &WorkCalendar,
+) -> Result<(), TransitionError> {
+    let deadline = calendar_days(cal, from, days);
+    if today > deadline {
+        return Err(TransitionError::OutsideWindow { action, deadline });
+    }
+    Ok(())
+}
+
 fn rule(code: &'static str, zh: &'static str, en: &'static str) -> TransitionError {
     TransitionError::Rule(DomainError::invalid("action", code, Text::new(zh, en)))
 }
@@ -485,26 +500,24 @@ impl Petition {
                         message: Text::new("已经评价过", "already rated"),
                     }));
                 }
-                let answered = self.dates.answered_on.unwrap_or(today);
-                let last = calendar_days(cal, answered, periods.rate);
-                if today > last {
-                    return Err(TransitionError::OutsideWindow {
-                        action: kind,
-                        deadline: last,
-                    });
-                }
+                within(
+                    kind,
+                    self.dates.answered_on.unwrap_or(today),
+                    periods.rate,
+                    today,
+                    cal,
+                )?;
                 next.rating = Some(*rating);
                 (self.state, "rated", true)
             }
             Action::RequestReview => {
-                let answered = self.dates.answered_on.unwrap_or(today);
-                let last = calendar_days(cal, answered, periods.ask_review);
-                if today > last {
-                    return Err(TransitionError::OutsideWindow {
-                        action: kind,
-                        deadline: last,
-                    });
-                }
+                within(
+                    kind,
+                    self.dates.answered_on.unwrap_or(today),
+                    periods.ask_review,
+                    today,
+                    cal,
+                )?;
                 d.review_requested_on = Some(today);
                 (S::UnderReview, "review_requested", true)
             }
@@ -513,14 +526,13 @@ impl Petition {
                 (S::Reviewed, "review_decided", true)
             }
             Action::RequestReReview => {
-                let decided = self.dates.review_decided_on.unwrap_or(today);
-                let last = calendar_days(cal, decided, periods.ask_review);
-                if today > last {
-                    return Err(TransitionError::OutsideWindow {
-                        action: kind,
-                        deadline: last,
-                    });
-                }
+                within(
+                    kind,
+                    self.dates.review_decided_on.unwrap_or(today),
+                    periods.ask_review,
+                    today,
+                    cal,
+                )?;
                 d.rereview_requested_on = Some(today);
                 (S::UnderReReview, "rereview_requested", true)
             }
