@@ -30,6 +30,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(api_clients::revoke)
         .service(audit::search)
         .service(petitions::inbox)
+        .service(petitions::register)
         .service(petitions::get)
         .service(petitions::act);
 }

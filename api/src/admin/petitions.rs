@@ -15,7 +15,10 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::citizen::petitions::{PetitionView, petition_not_found, view_of};
+use crate::citizen::petitions::{
+    Intake, PetitionView, hash_request, idempotency_key, petition_not_found, register_intake,
+    view_of,
+};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, RequestOrigin, StaffUser};
 use crate::state::AppState;
@@ -43,7 +46,7 @@ pub struct StaffTimelineEntry {
     "deadline_kind": "decide_acceptance", "due_status": "on_track", "flagged": false,
     "timeline": [{"at": "2026-11-25T10:30:00+08:00", "event": "registered", "state": "registered"}],
     "channel": "online", "checkpoint": "township", "handling_org_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f61",
-    "accused_org_id": null, "citizen_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f64",
+    "accused_org_id": null, "citizen_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f64", "petitioner": null,
     "allowed_actions": ["refuse", "accept", "object", "escalate"],
     "events": [{"at": "2026-11-26T09:00:00+08:00", "event": "forwarded", "from_state": "registered",
                 "to_state": "awaiting_acceptance", "actor_kind": "staff", "actor_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f65",
@@ -56,13 +59,45 @@ pub struct StaffPetitionView {
     pub handling_org_id: Option<Uuid>,
     pub accused_org_id: Option<Uuid>,
     pub citizen_id: Option<Uuid>,
+    /// For letters, visits and calls: the petitioner as registered, masked.
+    pub petitioner: Option<PetitionerView>,
     /// What may be done now (whoever asks); each is a value of `action` below.
     pub allowed_actions: Vec<ActionKind>,
     pub events: Vec<StaffTimelineEntry>,
 }
 
+/// A petitioner registered by staff, masked.
+#[derive(Serialize, ToSchema)]
+pub struct PetitionerView {
+    pub name: String,
+    pub phone: Option<String>,
+}
+
+const PETITIONER_NAME: &str = "petitions.petitioner_name";
+const PETITIONER_PHONE: &str = "petitions.petitioner_phone";
+
 async fn staff_view(state: &AppState, row: PetitionRow) -> Result<StaffPetitionView, ApiError> {
     let domain = petitions::to_domain(&row)?;
+    let open = |context: &str, sealed: &str| {
+        state
+            .crypto
+            .open(context, sealed)
+            .map_err(ApiError::internal)
+    };
+    let petitioner = match &row.petitioner_name {
+        Some(name) => Some(PetitionerView {
+            name: fengqiao_domain::identity::mask_name(&open(PETITIONER_NAME, name)?),
+            phone: row
+                .petitioner_phone
+                .as_deref()
+                .map(|p| {
+                    open(PETITIONER_PHONE, p)
+                        .map(|clear| fengqiao_domain::identity::mask_phone(&clear))
+                })
+                .transpose()?,
+        }),
+        None => None,
+    };
     let events = petitions::events(&state.db, row.id, false).await?;
     Ok(StaffPetitionView {
         channel: row.channel.clone(),
@@ -70,6 +105,7 @@ async fn staff_view(state: &AppState, row: PetitionRow) -> Result<StaffPetitionV
         handling_org_id: row.handling_org_id,
         accused_org_id: row.accused_org_id,
         citizen_id: row.citizen_id,
+        petitioner,
         allowed_actions: domain.allowed(),
         events: events
             .into_iter()
@@ -489,4 +525,142 @@ pub async fn apply_action(
     .await?;
     let _: fengqiao_domain::petition::PetitionState = parse_text("petitions.state", &stored.state)?;
     Ok(stored)
+}
+
+/// The petitioner of a letter, visit or call.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PetitionerDetails {
+    pub name: String,
+    /// Mainland mobile number, for the query code by SMS and for the answer.
+    pub phone: Option<String>,
+}
+
+/// A letter, visit or phone call registered by staff on the petitioner's behalf.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"channel": "letter", "received_on": "2026-11-24", "kind": "complaint",
+    "category_code": "labour", "title": "农民工工资被拖欠三个月", "content": "来信反映某工地拖欠 12 名农民工三个月工资，请求督促支付。",
+    "township_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f61", "petitioner": {"name": "王大明", "phone": "13900001111"}}))]
+pub struct RegisterPetitionRequest {
+    /// `letter`, `visit` or `phone` (online petitions come from the citizens' API).
+    pub channel: fengqiao_domain::petition::Channel,
+    /// The day it arrived; the regulation's periods count from it. Not in the future.
+    pub received_on: NaiveDate,
+    pub kind: fengqiao_domain::petition::PetitionKind,
+    pub category_code: String,
+    pub title: String,
+    pub content: String,
+    pub township_id: Uuid,
+    pub village_id: Option<Uuid>,
+    pub group: Option<fengqiao_domain::petition::GroupMatter>,
+    pub accused_org_id: Option<Uuid>,
+    pub petitioner: PetitionerDetails,
+}
+
+/// Register a letter, visit or phone call on the petitioner's behalf (信、访、电). The answer
+/// carries the query code to give the petitioner (by SMS or on paper).
+#[utoipa::path(
+    tag = "admin-petitions",
+    operation_id = "registerPetition",
+    request_body = RegisterPetitionRequest,
+    params(("Idempotency-Key" = String, Header, description = "A unique key per registration")),
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 201, description = "Registered", body = crate::citizen::petitions::SubmittedPetition),
+        (status = 200, description = "A retry: the first answer again", body = crate::citizen::petitions::SubmittedPetition),
+        (status = 409, description = "The key was used for a different registration", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, an online channel, a future date, unknown category or place", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/petitions")]
+pub async fn register(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    origin: RequestOrigin,
+    req: actix_web::HttpRequest,
+    body: ApiJson<RegisterPetitionRequest>,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    use fengqiao_domain::error::Validator;
+    use fengqiao_domain::identity::{PersonName, PhoneNumber};
+    use fengqiao_domain::petition::{Channel, NewPetition, Submission};
+    staff.require_any(&[fengqiao_domain::identity::Role::Registrar])?;
+    let key = idempotency_key(&req)?;
+    let body = body.0;
+    let request_hash = hash_request(&body)?;
+    let today = fengqiao_domain::calendar::local_date(Utc::now());
+    let mut v = Validator::new();
+    if body.channel == Channel::Online {
+        v.push(fengqiao_domain::FieldError::new(
+            "channel",
+            "online_channel",
+            Text::new(
+                "网上信访由信访人在小程序中提交",
+                "online petitions are submitted by the citizen",
+            ),
+        ));
+    }
+    if body.received_on > today {
+        v.push(fengqiao_domain::FieldError::new(
+            "received_on",
+            "received_in_future",
+            Text::new(
+                "收到日期不能晚于今天",
+                "the day received cannot be after today",
+            ),
+        ));
+    }
+    let name = v.check("petitioner.name", PersonName::parse(&body.petitioner.name));
+    let phone = body
+        .petitioner
+        .phone
+        .as_deref()
+        .map(|p| v.check("petitioner.phone", PhoneNumber::parse(p)))
+        .unwrap_or(None);
+    let (name, _) = v.finish(|| Some((name?, ())))?;
+    let petition = NewPetition::parse(Submission {
+        kind: body.kind,
+        channel: body.channel,
+        category_code: &body.category_code,
+        title: &body.title,
+        content: &body.content,
+        township_id: body.township_id,
+        village_id: body.village_id,
+        latitude: None,
+        longitude: None,
+        group: body.group,
+        accused_org_id: body.accused_org_id,
+    })?;
+    let seal = |context: &str, clear: &str| {
+        state
+            .crypto
+            .seal(context, clear)
+            .map_err(ApiError::internal)
+    };
+    let petitioner = petitions::SealedPetitioner {
+        name: seal(PETITIONER_NAME, name.expose())?,
+        phone: phone
+            .as_ref()
+            .map(|p| seal(PETITIONER_PHONE, p.expose()))
+            .transpose()?,
+        phone_hash: phone.as_ref().map(|p| {
+            state
+                .crypto
+                .lookup_hash(crate::citizen::profile::PHONE, p.expose())
+        }),
+    };
+    register_intake(
+        &state,
+        &origin,
+        Intake {
+            petition,
+            online_citizen: None,
+            petitioner: Some(petitioner),
+            registered_on: body.received_on,
+            actor: staff.actor(),
+            idempotency_key: format!("staff:{}:{key}", staff.account.id),
+            request_hash,
+        },
+    )
+    .await
 }

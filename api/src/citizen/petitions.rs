@@ -190,25 +190,9 @@ pub async fn submit(
     req: HttpRequest,
     body: ApiJson<SubmitPetitionRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = req
-        .headers()
-        .get(IDEMPOTENCY_KEY)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|k| (8..=100).contains(&k.len()))
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "idempotency_key_required",
-                Text::new(
-                    "请在 Idempotency-Key 头中为每次提交提供唯一标识（8 至 100 个字符）",
-                    "send a unique Idempotency-Key header (8 to 100 characters) with each submission",
-                ),
-                None,
-            )
-        })?
-        .to_owned();
+    let key = idempotency_key(&req)?;
     let body = body.0;
-    let request_hash = hex_sha256(&serde_json::to_vec(&body).map_err(ApiError::internal)?);
+    let request_hash = hash_request(&body)?;
     let petition = NewPetition::parse(Submission {
         kind: body.kind,
         channel: Channel::Online,
@@ -222,6 +206,42 @@ pub async fn submit(
         group: body.group,
         accused_org_id: body.accused_org_id,
     })?;
+    let intake = Intake {
+        petition,
+        online_citizen: Some(&citizen.row),
+        petitioner: None,
+        registered_on: fengqiao_domain::calendar::local_date(Utc::now()),
+        actor: citizen.actor(),
+        idempotency_key: format!("citizen:{}:{key}", citizen.id),
+        request_hash,
+    };
+    register_intake(&state, &origin, intake).await
+}
+
+/// A petition on its way into the register, from whichever channel.
+pub struct Intake<'a> {
+    pub petition: NewPetition,
+    /// The signed-in citizen submitting online (their real-name standing gates accusations).
+    pub online_citizen: Option<&'a fengqiao_infra::db::citizens::CitizenRow>,
+    /// For letters, visits and calls registered by staff.
+    pub petitioner: Option<petitions::SealedPetitioner>,
+    /// The day it was received: the regulation's periods count from it.
+    pub registered_on: NaiveDate,
+    pub actor: fengqiao_infra::db::audit::Actor,
+    /// Scoped to the caller, so two callers' keys never collide.
+    pub idempotency_key: String,
+    pub request_hash: String,
+}
+
+/// Checks the category and the place, gives the petition its numbers and stores it with its
+/// event, outbox message, idempotency key and audit entry in one transaction; a retry gets the
+/// first answer again.
+pub async fn register_intake(
+    state: &AppState,
+    origin: &RequestOrigin,
+    intake: Intake<'_>,
+) -> Result<HttpResponse, ApiError> {
+    let petition = intake.petition;
     let category = petitions::category(&state.db, &petition.category_code)
         .await?
         .ok_or_else(|| {
@@ -233,8 +253,10 @@ pub async fn submit(
         })?;
     let matter: MatterCategory =
         parse_text("categories.matter_category", &category.matter_category)?;
-    if matter == MatterCategory::Accusation {
-        standing_of(&citizen.row).require_real_name()?;
+    if matter == MatterCategory::Accusation
+        && let Some(citizen) = intake.online_citizen
+    {
+        standing_of(citizen).require_real_name()?;
     }
     let township = db::org::get(&state.db, petition.township_id)
         .await
@@ -251,7 +273,6 @@ pub async fn submit(
         }
     }
     let now = Utc::now();
-    let today = fengqiao_domain::calendar::local_date(now);
     let calendar = petitions::calendar(&state.db).await?;
     let periods = fengqiao_domain::petition::Periods::default();
     let checkpoint = if petition.village_id.is_some() {
@@ -272,21 +293,22 @@ pub async fn submit(
             matter_category: matter,
             rateable: category.rateable,
             checkpoint,
-            citizen_id: Some(citizen.id),
+            citizen_id: intake.online_citizen.map(|c| c.id),
+            petitioner: intake.petitioner,
             tracking_prefix: state.settings.petition.tracking_prefix.clone(),
             query_code_hash: Box::new(move |tracking_no, code| {
                 crypto.lookup_hash(QUERY_CODE, &format!("{tracking_no}:{code}"))
             }),
             query_code: code,
-            registered_on: today,
-            next_deadline: Some(calendar.calendar_deadline(today, periods.dispose)),
-            actor_kind: "citizen",
-            actor_id: Some(citizen.id.to_string()),
+            registered_on: intake.registered_on,
+            next_deadline: Some(calendar.calendar_deadline(intake.registered_on, periods.dispose)),
+            actor_kind: intake.actor.kind,
+            actor_id: intake.actor.id.clone(),
             now,
         },
         Some(petitions::Idempotency {
-            key: format!("citizen:{}:{key}", citizen.id),
-            request_hash,
+            key: intake.idempotency_key,
+            request_hash: intake.request_hash,
             response: Box::new(move |row, code| {
                 let answer = submitted(row, code);
                 serde_json::to_string(&answer)
@@ -302,7 +324,7 @@ pub async fn submit(
             state
                 .audit_in(
                     &txn,
-                    &citizen.actor(),
+                    &intake.actor,
                     &origin.0,
                     Event::new("petition.registered").on("petition", row.id),
                 )
@@ -320,6 +342,32 @@ pub async fn submit(
             Ok(HttpResponse::Ok().json(answer))
         }
     }
+}
+
+/// The `Idempotency-Key` header every submission carries.
+pub fn idempotency_key(req: &HttpRequest) -> Result<String, ApiError> {
+    req.headers()
+        .get(IDEMPOTENCY_KEY)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| (8..=100).contains(&k.len()))
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "idempotency_key_required",
+                Text::new(
+                    "请在 Idempotency-Key 头中为每次提交提供唯一标识（8 至 100 个字符）",
+                    "send a unique Idempotency-Key header (8 to 100 characters) with each submission",
+                ),
+                None,
+            )
+        })
+}
+
+pub fn hash_request<T: Serialize>(body: &T) -> Result<String, ApiError> {
+    Ok(hex_sha256(
+        &serde_json::to_vec(body).map_err(ApiError::internal)?,
+    ))
 }
 
 fn submitted(row: &PetitionRow, query_code: &str) -> SubmittedPetition {

@@ -525,3 +525,85 @@ async fn an_accusation_is_invisible_to_the_accused_and_never_sent_to_it() {
         "accused_may_not_receive"
     );
 }
+
+#[tokio::test]
+async fn registrars_register_letters_visits_and_calls_for_petitioners() {
+    use fengqiao_domain::identity::Role;
+    let (app, _) = spawn_demo_app().await;
+    let registrar = crate::helpers::staff_in(&app, "r.letters", "410122", &[Role::Registrar]).await;
+    let editor = crate::helpers::staff_in(&app, "e.letters", "410122", &[Role::Editor]).await;
+    let today = fengqiao_domain::calendar::local_date(chrono::Utc::now());
+    let yesterday = today - chrono::Days::new(1);
+    let letter = json!({
+        "channel": "letter", "received_on": yesterday, "kind": "complaint", "category_code": "labour",
+        "title": "农民工工资被拖欠三个月", "content": "来信反映某工地拖欠 12 名农民工三个月工资，请求督促支付。",
+        "township_id": app.org_id("410122-102").await,
+        "petitioner": {"name": "王大明", "phone": "13900001111"}
+    });
+    let post = |token: String, key: &'static str, body: Value| {
+        let client = app.client.clone();
+        let url = app.url("/api/v1/admin/petitions");
+        async move {
+            client
+                .post(url)
+                .bearer_auth(token)
+                .header("idempotency-key", key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        post(editor.clone(), "letter-key-00001", letter.clone())
+            .await
+            .status(),
+        403
+    );
+    let res = post(registrar.clone(), "letter-key-00002", letter.clone()).await;
+    assert_eq!(res.status(), 201);
+    let registered: Value = res.json().await.unwrap();
+    assert_eq!(registered["registered_on"], yesterday.to_string());
+    let tracking = registered["tracking_no"].as_str().unwrap();
+    let code = registered["query_code"].as_str().unwrap();
+    // The petitioner follows it without an account.
+    let public = app
+        .get(&format!(
+            "/api/v1/petitions/lookup?tracking_no={tracking}&query_code={code}"
+        ))
+        .await;
+    assert_eq!(public.status(), 200);
+
+    let id = registered["id"].as_str().unwrap();
+    let detail: Value = app
+        .get_as(&format!("/api/v1/admin/petitions/{id}"), &registrar)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["channel"], "letter");
+    assert_eq!(detail["petitioner"]["name"], "王*明");
+    assert_eq!(detail["petitioner"]["phone"], "139****1111");
+    let conn = app.raw_db().await;
+    let row = fengqiao_infra::db::petitions::get(&conn, id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !row.petitioner_name.unwrap().contains("王大明"),
+        "sealed at rest"
+    );
+
+    let mut future = letter.clone();
+    future["received_on"] = json!(today + chrono::Days::new(1));
+    future["channel"] = json!("online");
+    let res = post(registrar.clone(), "letter-key-00003", future).await;
+    let body = problem(res, 422).await;
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["channel", "received_on"]);
+}

@@ -96,6 +96,8 @@ pub struct Registration {
     pub rateable: bool,
     pub checkpoint: Checkpoint,
     pub citizen_id: Option<Uuid>,
+    /// For letters, visits and calls registered by staff: the petitioner's sealed details.
+    pub petitioner: Option<SealedPetitioner>,
     pub tracking_prefix: String,
     /// Keyed hash of the query code, computed by the caller (who holds the key).
     pub query_code_hash: QueryCodeHasher,
@@ -106,6 +108,13 @@ pub struct Registration {
     pub actor_kind: &'static str,
     pub actor_id: Option<String>,
     pub now: DateTime<Utc>,
+}
+
+/// The petitioner's name and phone as staff registered them, sealed; the phone's lookup hash.
+pub struct SealedPetitioner {
+    pub name: String,
+    pub phone: Option<String>,
+    pub phone_hash: Option<String>,
 }
 
 /// A retried submission carries the same key: (caller-scoped key, hash of the request body).
@@ -189,9 +198,9 @@ where
         longitude: Set(p.location.map(|l| l.1)),
         group_size: Set(p.group.map(|g| i32::try_from(g.people).unwrap_or(i32::MAX))),
         citizen_id: Set(reg.citizen_id),
-        petitioner_name: Set(None),
-        petitioner_phone: Set(None),
-        petitioner_phone_hash: Set(None),
+        petitioner_name: Set(reg.petitioner.as_ref().map(|p| p.name.clone())),
+        petitioner_phone: Set(reg.petitioner.as_ref().and_then(|p| p.phone.clone())),
+        petitioner_phone_hash: Set(reg.petitioner.as_ref().and_then(|p| p.phone_hash.clone())),
         state: Set(text_of(&PetitionState::Registered)),
         checkpoint: Set(text_of(&reg.checkpoint)),
         handling_org_id: Set(None),
