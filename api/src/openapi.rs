@@ -37,6 +37,7 @@ pagination (`limit`, `cursor`, `next_cursor`).",
         (name = "admin-citizens", description = "Citizens as staff see them: masked, revealed only to those who need it (audited)"),
         (name = "admin-integrators", description = "Integrator clients: create, list, revoke"),
         (name = "admin-audit", description = "The hash-chained audit trail"),
+        (name = "admin-calendar", description = "Statutory holidays and make-up workdays that deadlines count on"),
         (name = "admin-petitions", description = "The work list, full records and the lifecycle transitions of petitions"),
         (name = "admin-organisations", description = "The organisation tree: county, townships and streets, villages, villager groups, departments")
     ),

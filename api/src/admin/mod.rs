@@ -4,6 +4,7 @@
 pub mod api_clients;
 pub mod audit;
 pub mod auth;
+pub mod calendar;
 pub mod citizens;
 pub mod org_units;
 pub mod petitions;
@@ -29,6 +30,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(api_clients::list)
         .service(api_clients::revoke)
         .service(audit::search)
+        .service(calendar::list)
+        .service(calendar::mark)
+        .service(calendar::clear)
         .service(petitions::inbox)
         .service(petitions::register)
         .service(petitions::get)

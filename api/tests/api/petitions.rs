@@ -607,3 +607,78 @@ async fn registrars_register_letters_visits_and_calls_for_petitioners() {
         .collect();
     assert_eq!(fields, ["channel", "received_on"]);
 }
+
+#[tokio::test]
+async fn deadlines_count_on_the_holidays_administrators_keep() {
+    let (app, admin) = spawn_demo_app().await;
+    let today = fengqiao_domain::calendar::local_date(chrono::Utc::now());
+    let plain = fengqiao_domain::calendar::WorkCalendar::default();
+    let normal_end = plain.calendar_deadline(today, 15);
+    // Make the would-be last day and the two after it holidays: the period moves past them.
+    for offset in 0..3u64 {
+        let day = normal_end + chrono::Days::new(offset);
+        let res = app
+            .put_json_as(
+                &format!("/api/v1/admin/calendar/{day}"),
+                &admin,
+                &json!({"kind": "holiday", "name": "测试假日"}),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+    let listed: Value = app
+        .get_as(
+            &format!(
+                "/api/v1/admin/calendar?from={today}&to={}",
+                normal_end + chrono::Days::new(5)
+            ),
+            &admin,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 3);
+
+    let citizen = app.dev_citizen("holiday").await;
+    let token = citizen["access_token"].as_str().unwrap();
+    let submitted: Value = submit(&app, token, "holiday-key-0001", &road_complaint(&app).await)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let expected = fengqiao_domain::calendar::WorkCalendar::new(
+        (0..3u64).map(|o| normal_end + chrono::Days::new(o)),
+        [],
+    )
+    .calendar_deadline(today, 15);
+    assert!(expected > normal_end + chrono::Days::new(2));
+    assert_eq!(submitted["next_deadline"], expected.to_string());
+
+    // Only administrators keep the calendar; clearing an unmarked day is a 404.
+    let editor = crate::helpers::staff_token(
+        &app,
+        "e.calendar",
+        &[fengqiao_domain::identity::Role::Editor],
+    )
+    .await;
+    let res = app
+        .put_json_as(
+            &format!("/api/v1/admin/calendar/{today}"),
+            &editor,
+            &json!({"kind": "holiday", "name": "x"}),
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    let res = app
+        .client
+        .delete(app.url(&format!(
+            "/api/v1/admin/calendar/{}",
+            today + chrono::Days::new(400)
+        )))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(res, 404).await["code"], "calendar_day_not_found");
+}

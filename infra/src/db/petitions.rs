@@ -643,3 +643,47 @@ pub async fn visible_to(
         accused.as_deref(),
     ))
 }
+
+/// The calendar entries between two days (inclusive).
+pub async fn calendar_days(
+    db: &impl ConnectionTrait,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<calendar_day::Model>, StoreError> {
+    Ok(calendar_day::Entity::find()
+        .filter(calendar_day::Column::Day.gte(from))
+        .filter(calendar_day::Column::Day.lte(to))
+        .order_by_asc(calendar_day::Column::Day)
+        .all(db)
+        .await?)
+}
+
+/// Marks a day as a holiday or a make-up workday (replacing what it was).
+pub async fn set_calendar_day(
+    db: &impl ConnectionTrait,
+    day: NaiveDate,
+    kind: &str,
+    name: &str,
+) -> Result<(), StoreError> {
+    calendar_day::Entity::delete_by_id(day).exec(db).await?;
+    calendar_day::ActiveModel {
+        day: Set(day),
+        kind: Set(kind.to_owned()),
+        name: Set(name.to_owned()),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Makes a day ordinary again; whether it was marked.
+pub async fn clear_calendar_day(
+    db: &impl ConnectionTrait,
+    day: NaiveDate,
+) -> Result<bool, StoreError> {
+    Ok(calendar_day::Entity::delete_by_id(day)
+        .exec(db)
+        .await?
+        .rows_affected
+        > 0)
+}
