@@ -48,6 +48,7 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+    jobs: Option<crate::jobs::Jobs>,
     demo: Option<DemoLoaded>,
     backend: String,
 }
@@ -149,9 +150,11 @@ impl Application {
         if let Some(workers) = state.settings.server.workers {
             server = server.workers(workers);
         }
+        let jobs = crate::jobs::Jobs::start(state.clone());
         Ok(Self {
             port,
             server: server.run(),
+            jobs,
             state,
             demo,
             backend,
@@ -186,7 +189,11 @@ impl Application {
     /// to finish; then the database pool is closed and the function returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await?;
-        tracing::info!("stopped taking requests; closing the database pool");
+        if let Some(jobs) = self.jobs {
+            let within = Duration::from_secs(self.state.settings.server.shutdown_timeout_secs);
+            jobs.stop(within).await;
+        }
+        tracing::info!("stopped taking requests and jobs; closing the database pool");
         let closing = self.state.db.close_by_ref();
         if tokio::time::timeout(Duration::from_secs(5), closing)
             .await

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod jobs;
 pub mod metrics;
 pub mod middleware;
 pub mod open;

@@ -354,6 +354,8 @@ pub struct PetitionSettings {
     pub due_soon_days: u32,
     /// Anonymous look-ups by tracking number and query code, per client address per minute.
     pub lookups_per_ip_per_minute: u64,
+    /// How often the overdue job runs (once per period across all instances); 0 disables it.
+    pub overdue_check_secs: u64,
 }
 
 impl Default for PetitionSettings {
@@ -362,6 +364,7 @@ impl Default for PetitionSettings {
             tracking_prefix: "ZM".into(),
             due_soon_days: 3,
             lookups_per_ip_per_minute: 10,
+            overdue_check_secs: 300,
         }
     }
 }

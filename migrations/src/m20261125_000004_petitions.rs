@@ -132,6 +132,8 @@ impl MigrationTrait for Migration {
                     // The next staff deadline, kept with every transition for the work lists.
                     .col(date_null("next_deadline"))
                     .col(string_len_null("deadline_kind", 24))
+                    // The day the overdue job found the deadline missed (reset by a transition).
+                    .col(date_null("overdue_since"))
                     .col(boolean("flagged").default(false))
                     .col(string_len_null("flag_reason", 64))
                     .col(uuid_null("repeat_of"))

@@ -682,3 +682,79 @@ async fn deadlines_count_on_the_holidays_administrators_keep() {
         .unwrap();
     assert_eq!(problem(res, 404).await["code"], "calendar_day_not_found");
 }
+
+#[tokio::test]
+async fn the_overdue_job_marks_missed_deadlines_once_with_a_reminder() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.demo = true;
+        s.petition.overdue_check_secs = 1;
+    })
+    .await;
+    let admin = app.admin_token().await;
+    let citizen = app.dev_citizen("late").await;
+    let token = citizen["access_token"].as_str().unwrap();
+    let submitted: Value = submit(&app, token, "overdue-key-0001", &road_complaint(&app).await)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id: uuid::Uuid = submitted["id"].as_str().unwrap().parse().unwrap();
+    // Pretend the disposal deadline passed yesterday.
+    let conn = app.raw_db().await;
+    let yesterday =
+        fengqiao_domain::calendar::local_date(chrono::Utc::now()) - chrono::Days::new(1);
+    let backend = sea_orm::ConnectionTrait::get_database_backend(&conn);
+    let sql = match backend {
+        sea_orm::DatabaseBackend::Postgres => {
+            "UPDATE petitions SET next_deadline = $1 WHERE id = $2"
+        }
+        _ => "UPDATE petitions SET next_deadline = ? WHERE id = ?",
+    };
+    sea_orm::ConnectionTrait::execute_raw(
+        &conn,
+        sea_orm::Statement::from_sql_and_values(backend, sql, [yesterday.into(), id.into()]),
+    )
+    .await
+    .unwrap();
+
+    // The job runs every second; wait for it (bounded).
+    let mut marked = None;
+    for _ in 0..50 {
+        let row = fengqiao_infra::db::petitions::get(&conn, id)
+            .await
+            .unwrap()
+            .unwrap();
+        if row.overdue_since.is_some() {
+            marked = row.overdue_since;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(marked.is_some(), "marked overdue within 5 s");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let reminders: Vec<String> = fengqiao_infra::db::petitions::pending_outbox(&conn, 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.topic == "petition.overdue")
+        .map(|m| m.payload)
+        .collect();
+    assert_eq!(
+        reminders.len(),
+        1,
+        "one reminder, however often the job runs"
+    );
+    let inbox: Value = app
+        .get_as("/api/v1/admin/petitions?overdue=true", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(inbox["items"][0]["due_status"], "overdue");
+    assert_eq!(
+        app.audit_entries(&admin, "petition.marked_overdue")
+            .await
+            .len(),
+        1
+    );
+}

@@ -219,6 +219,7 @@ where
         outcome: Set(None),
         next_deadline: Set(reg.next_deadline),
         deadline_kind: Set(reg.next_deadline.map(|_| "dispose".to_owned())),
+        overdue_since: Set(None),
         flagged: Set(false),
         flag_reason: Set(None),
         repeat_of: Set(None),
@@ -474,6 +475,11 @@ where
             petition::Column::DeadlineKind,
             sea_orm::sea_query::Expr::value(applied.next_deadline.map(|d| text_of(&d.kind))),
         )
+        // A transition sets a new obligation: the overdue job judges it afresh.
+        .col_expr(
+            petition::Column::OverdueSince,
+            sea_orm::sea_query::Expr::value(Option::<NaiveDate>::None),
+        )
         .col_expr(
             petition::Column::Version,
             sea_orm::sea_query::Expr::value(row.version + 1),
@@ -686,4 +692,97 @@ pub async fn clear_calendar_day(
         .await?
         .rows_affected
         > 0)
+}
+
+/// A petition the overdue job has just found past its deadline.
+#[derive(Debug, Clone)]
+pub struct FoundOverdue {
+    pub id: Uuid,
+    pub tracking_no: String,
+    pub deadline_kind: Option<String>,
+    pub last_day: NaiveDate,
+}
+
+/// Marks up to `batch` open petitions whose deadline passed before `today` and that are not
+/// yet marked, with an internal event, an outbox reminder and an audit entry each, in one
+/// transaction. Returns what it marked; run again until it returns nothing.
+pub async fn mark_overdue(
+    db: &sea_orm::DatabaseConnection,
+    today: NaiveDate,
+    batch: u64,
+    now: DateTime<Utc>,
+) -> Result<Vec<FoundOverdue>, StoreError> {
+    let txn = super::begin_write(db).await?;
+    let rows = petition::Entity::find()
+        .filter(petition::Column::NextDeadline.lt(today))
+        .filter(petition::Column::OverdueSince.is_null())
+        .order_by_asc(petition::Column::NextDeadline)
+        .limit(batch)
+        .all(&txn)
+        .await?;
+    let mut found = Vec::with_capacity(rows.len());
+    for row in rows {
+        let Some(last_day) = row.next_deadline else {
+            continue;
+        };
+        petition::Entity::update_many()
+            .col_expr(
+                petition::Column::OverdueSince,
+                sea_orm::sea_query::Expr::value(Some(today)),
+            )
+            .filter(petition::Column::Id.eq(row.id))
+            .exec(&txn)
+            .await?;
+        petition_event::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            petition_id: Set(row.id),
+            at: Set(now),
+            actor_kind: Set("system".into()),
+            actor_id: Set(None),
+            event: Set("overdue".into()),
+            from_state: Set(Some(row.state.clone())),
+            to_state: Set(row.state.clone()),
+            reason: Set(None),
+            public: Set(false),
+            detail: Set(
+                serde_json::json!({"deadline_kind": row.deadline_kind, "last_day": last_day})
+                    .to_string(),
+            ),
+        }
+        .insert(&txn)
+        .await?;
+        outbox::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            topic: Set("petition.overdue".into()),
+            petition_id: Set(Some(row.id)),
+            payload: Set(serde_json::json!({
+                "petition_id": row.id,
+                "tracking_no": row.tracking_no,
+                "deadline_kind": row.deadline_kind,
+                "last_day": last_day,
+                "handling_org_id": row.handling_org_id,
+            })
+            .to_string()),
+            created_at: Set(now),
+            dispatched_at: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+        super::audit::append_in(
+            &txn,
+            &super::audit::Actor::system(),
+            &super::audit::Origin::default(),
+            super::audit::Event::new("petition.marked_overdue").on("petition", row.id),
+            now,
+        )
+        .await?;
+        found.push(FoundOverdue {
+            id: row.id,
+            tracking_no: row.tracking_no,
+            deadline_kind: row.deadline_kind,
+            last_day,
+        });
+    }
+    txn.commit().await?;
+    Ok(found)
 }

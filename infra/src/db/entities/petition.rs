@@ -42,6 +42,7 @@ pub struct Model {
     pub outcome: Option<String>,
     pub next_deadline: Option<Date>,
     pub deadline_kind: Option<String>,
+    pub overdue_since: Option<Date>,
     pub flagged: bool,
     pub flag_reason: Option<String>,
     pub repeat_of: Option<Uuid>,
