@@ -44,6 +44,20 @@ pub fn routes(cfg: &mut ServiceConfig) {
     );
 }
 
+/// The word list always; WeChat's content-security check when WeChat is configured.
+fn moderation_for(
+    settings: &Settings,
+    wechat: &Arc<WeChatClient>,
+) -> Arc<dyn fengqiao_domain::ports::Moderation> {
+    use fengqiao_infra::moderation::{Checks, WeChatModeration, WordList};
+    let mut checks: Vec<Arc<dyn fengqiao_domain::ports::Moderation>> =
+        vec![Arc::new(WordList::new(&settings.moderation.words))];
+    if settings.moderation.wechat && !settings.wechat.appid.is_empty() {
+        checks.push(Arc::new(WeChatModeration::new(wechat.clone())));
+    }
+    Arc::new(Checks(checks))
+}
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -86,8 +100,10 @@ impl Application {
             access_ttl_secs: settings.auth.access_token_ttl_secs,
             client_ttl_secs: settings.auth.client_token_ttl_secs,
         });
-        let wechat = WeChatClient::new(&settings.wechat, shared.cache.clone())
-            .map_err(|e| anyhow::anyhow!("wechat.base_url: {e}"))?;
+        let wechat = Arc::new(
+            WeChatClient::new(&settings.wechat, shared.cache.clone())
+                .map_err(|e| anyhow::anyhow!("wechat.base_url: {e}"))?,
+        );
         let backend = format!(
             "{} database, {} cache",
             match db.get_database_backend() {
@@ -101,7 +117,8 @@ impl Application {
             shared,
             storage: Arc::new(LocalDiskStorage::new(settings.attachments_dir())),
             crypto: Arc::new(keyring),
-            wechat: Arc::new(wechat),
+            moderation: moderation_for(&settings, &wechat),
+            wechat,
             tokens: Arc::new(tokens),
             metrics: Metrics::new()?,
             settings: Arc::new(settings),

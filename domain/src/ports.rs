@@ -72,3 +72,37 @@ pub trait ObjectStorage: Send + Sync {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Unavailable>;
     async fn delete(&self, key: &str) -> Result<(), Unavailable>;
 }
+
+/// What content moderation says of a text. A petition is a legal right: `Review` and `Risky`
+/// hold it for staff review and the citizen is told; nothing is silently dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModerationVerdict {
+    Pass,
+    Review { label: String },
+    Risky { label: String },
+}
+
+impl ModerationVerdict {
+    /// The stricter of two verdicts.
+    pub fn worst(self, other: ModerationVerdict) -> ModerationVerdict {
+        use ModerationVerdict::*;
+        match (&self, &other) {
+            (Risky { .. }, _) => self,
+            (_, Risky { .. }) => other,
+            (Review { .. }, _) => self,
+            (_, Review { .. }) => other,
+            _ => Pass,
+        }
+    }
+}
+
+/// Checks user-written text (the WeChat content-security API, a local word list, …).
+#[async_trait]
+pub trait Moderation: Send + Sync {
+    /// `author` is the WeChat openid of the writer, when there is one.
+    async fn check(
+        &self,
+        text: &str,
+        author: Option<&str>,
+    ) -> Result<ModerationVerdict, Unavailable>;
+}

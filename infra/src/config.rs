@@ -66,6 +66,7 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     pub wechat: WeChatSettings,
     pub petition: PetitionSettings,
+    pub moderation: ModerationSettings,
 }
 
 impl Default for Settings {
@@ -84,6 +85,7 @@ impl Default for Settings {
             rate_limit: RateLimitSettings::default(),
             wechat: WeChatSettings::default(),
             petition: PetitionSettings::default(),
+            moderation: ModerationSettings::default(),
         }
     }
 }
@@ -365,6 +367,25 @@ impl Default for PetitionSettings {
             due_soon_days: 3,
             lookups_per_ip_per_minute: 10,
             overdue_check_secs: 300,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModerationSettings {
+    /// Words that hold a petition for staff review (case-insensitive substrings).
+    pub words: Vec<String>,
+    /// Ask WeChat's content-security API too (when WeChat is configured).
+    pub wechat: bool,
+}
+
+impl Default for ModerationSettings {
+    fn default() -> Self {
+        Self {
+            // Touts selling "petition services" are the commonest abuse of petition channels.
+            words: vec!["代办信访".into(), "包办上访".into()],
+            wechat: true,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod keys;
+pub mod moderation;
 pub mod password;
 pub mod storage;
 pub mod totp;

@@ -139,6 +139,7 @@ pub struct WeChatClient {
     session_url: Url,
     stable_token_url: Url,
     phone_url: Url,
+    sec_check_url: Url,
     appid: String,
     /// Empty when `wechat.secret` is unset; calls then answer `NotConfigured`.
     secret: Secret,
@@ -185,6 +186,7 @@ impl WeChatClient {
             session_url: endpoint("/sns/jscode2session")?,
             stable_token_url: endpoint("/cgi-bin/stable_token")?,
             phone_url: endpoint("/wxa/business/getuserphonenumber")?,
+            sec_check_url: endpoint("/wxa/msg_sec_check")?,
             appid: settings.appid.trim().to_owned(),
             secret: settings
                 .secret
@@ -287,6 +289,47 @@ impl WeChatClient {
             .json(&serde_json::json!({ "code": code }));
         let body: PhoneBody = self.call("getuserphonenumber", request).await?;
         Ok(body.phone_info)
+    }
+
+    /// Content security for user-written text (`msg_sec_check` v2). The author must have used
+    /// the mini-program in the last two hours, which a citizen submitting a petition has.
+    pub async fn msg_sec_check(
+        &self,
+        openid: &str,
+        content: &str,
+    ) -> Result<SecVerdict, WeChatError> {
+        let token = self.access_token().await?;
+        match self.request_sec_check(&token, openid, content).await {
+            Err(WeChatError::Rejected { errcode, .. }) if is_token_error(errcode) => {
+                self.forget_token(&token).await?;
+                let fresh = self.access_token().await?;
+                self.request_sec_check(&fresh, openid, content).await
+            }
+            other => other,
+        }
+    }
+
+    async fn request_sec_check(
+        &self,
+        token: &str,
+        openid: &str,
+        content: &str,
+    ) -> Result<SecVerdict, WeChatError> {
+        let mut url = self.sec_check_url.clone();
+        url.query_pairs_mut().append_pair("access_token", token);
+        // 2,500 characters at most; the title and the start of the body are what matter.
+        let content: String = content.chars().take(2500).collect();
+        let request = self.http.post(url).json(&serde_json::json!({
+            "version": 2, "openid": openid, "scene": 3, "content": content
+        }));
+        let body: SecCheckBody = self.call("msg_sec_check", request).await?;
+        Ok(SecVerdict {
+            suggest: body.result.suggest,
+            label: match body.result.label {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            },
+        })
     }
 
     /// The AppID and AppSecret, or `NotConfigured` when either is missing.
@@ -1027,4 +1070,24 @@ mod tests {
         assert_eq!(token_ttl(200), Duration::from_secs(60));
         assert_eq!(token_ttl(0), Duration::from_secs(60));
     }
+}
+
+/// WeChat's verdict on a text: `suggest` is `pass`, `review` or `risky`; `label` the category
+/// (100 normal, 20001 politics, 20006 illegal, …), which arrives as a number or a string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecVerdict {
+    pub suggest: String,
+    pub label: String,
+}
+
+#[derive(serde::Deserialize)]
+struct SecCheckBody {
+    result: SecCheckResult,
+}
+
+#[derive(serde::Deserialize)]
+struct SecCheckResult {
+    suggest: String,
+    #[serde(default)]
+    label: serde_json::Value,
 }

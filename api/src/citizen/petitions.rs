@@ -98,7 +98,8 @@ pub struct PetitionView {
 /// a retry with the same `Idempotency-Key` gets this same answer again).
 #[derive(Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f60", "tracking_no": "ZM20261125000001",
-    "query_code": "K7PX2M9Q", "state": "registered", "registered_on": "2026-11-25", "next_deadline": "2026-12-10"}))]
+    "query_code": "K7PX2M9Q", "state": "registered", "registered_on": "2026-11-25", "next_deadline": "2026-12-10",
+    "held_for_review": false}))]
 pub struct SubmittedPetition {
     pub id: Uuid,
     pub tracking_no: String,
@@ -107,6 +108,9 @@ pub struct SubmittedPetition {
     pub state: PetitionState,
     pub registered_on: NaiveDate,
     pub next_deadline: Option<NaiveDate>,
+    /// Held for staff review (content moderation): registered all the same, and handled once
+    /// a member of staff has looked at it.
+    pub held_for_review: bool,
 }
 
 pub async fn view_of(state: &AppState, row: PetitionRow) -> Result<PetitionView, ApiError> {
@@ -280,6 +284,25 @@ pub async fn register_intake(
     } else {
         Checkpoint::Township
     };
+    // Moderation flags, it never refuses: a petition is a legal right.
+    let author = intake
+        .online_citizen
+        .map(|c| c.openid.as_str())
+        .filter(|openid| !openid.starts_with("dev:"));
+    let text = format!("{}\n{}", petition.title, petition.content);
+    let flag_reason = match state.moderation.check(&text, author).await {
+        Ok(fengqiao_domain::ports::ModerationVerdict::Pass) => None,
+        Ok(fengqiao_domain::ports::ModerationVerdict::Review { label }) => {
+            Some(format!("moderation_review:{label}"))
+        }
+        Ok(fengqiao_domain::ports::ModerationVerdict::Risky { label }) => {
+            Some(format!("moderation_risky:{label}"))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "moderation unavailable; holding the petition for review");
+            Some("moderation_unavailable".to_owned())
+        }
+    };
     let mut random = [0u8; 8];
     rand::rng().fill_bytes(&mut random);
     let code = query_code(&random);
@@ -295,6 +318,7 @@ pub async fn register_intake(
             checkpoint,
             citizen_id: intake.online_citizen.map(|c| c.id),
             petitioner: intake.petitioner,
+            flag_reason,
             tracking_prefix: state.settings.petition.tracking_prefix.clone(),
             query_code_hash: Box::new(move |tracking_no, code| {
                 crypto.lookup_hash(QUERY_CODE, &format!("{tracking_no}:{code}"))
@@ -378,6 +402,7 @@ fn submitted(row: &PetitionRow, query_code: &str) -> SubmittedPetition {
         state: PetitionState::Registered,
         registered_on: row.registered_on,
         next_deadline: row.next_deadline,
+        held_for_review: row.flagged,
     }
 }
 

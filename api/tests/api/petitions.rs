@@ -758,3 +758,79 @@ async fn the_overdue_job_marks_missed_deadlines_once_with_a_reminder() {
         1
     );
 }
+
+#[tokio::test]
+async fn moderation_holds_a_petition_for_review_and_never_drops_it() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let (app, admin) = spawn_demo_app().await;
+
+    // The local word list.
+    let citizen = app.dev_citizen("moderated").await;
+    let token = citizen["access_token"].as_str().unwrap();
+    let mut body = road_complaint(&app).await;
+    body["content"] = json!("有人自称可以代办信访，收取费用后帮忙解决道路问题。");
+    let res = submit(&app, token, "moderation-key-01", &body).await;
+    assert_eq!(res.status(), 201, "registered all the same");
+    assert_eq!(res.json::<Value>().await.unwrap()["held_for_review"], true);
+
+    // WeChat's content-security verdict, for a citizen signed in with WeChat.
+    Mock::given(method("GET"))
+        .and(path("/sns/jscode2session"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"openid": "o-real-user", "session_key": "k"})),
+        )
+        .mount(&app.wechat)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/stable_token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": "T", "expires_in": 7200})),
+        )
+        .mount(&app.wechat)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/wxa/msg_sec_check"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "errcode": 0, "errmsg": "ok", "trace_id": "t",
+            "result": {"suggest": "risky", "label": 20006},
+            "detail": [{"strategy": "content_model", "errcode": 0, "suggest": "risky", "label": 20006, "prob": 90}]
+        })))
+        .expect(1)
+        .mount(&app.wechat)
+        .await;
+    let session: Value = app
+        .post_json("/api/v1/auth/wechat", &json!({"code": "c1"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let wx_token = session["access_token"].as_str().unwrap();
+    let res = submit(
+        &app,
+        wx_token,
+        "moderation-key-02",
+        &road_complaint(&app).await,
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let submitted: Value = res.json().await.unwrap();
+    assert_eq!(submitted["held_for_review"], true);
+
+    let flagged: Value = app
+        .get_as("/api/v1/admin/petitions?flagged=true", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(flagged["items"].as_array().unwrap().len(), 2);
+    let clean: Value = app
+        .get_as("/api/v1/admin/petitions?flagged=false", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(clean["items"].as_array().unwrap().is_empty());
+}

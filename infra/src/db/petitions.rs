@@ -98,6 +98,8 @@ pub struct Registration {
     pub citizen_id: Option<Uuid>,
     /// For letters, visits and calls registered by staff: the petitioner's sealed details.
     pub petitioner: Option<SealedPetitioner>,
+    /// Why the petition is held for staff review (moderation), if it is.
+    pub flag_reason: Option<String>,
     pub tracking_prefix: String,
     /// Keyed hash of the query code, computed by the caller (who holds the key).
     pub query_code_hash: QueryCodeHasher,
@@ -220,8 +222,8 @@ where
         next_deadline: Set(reg.next_deadline),
         deadline_kind: Set(reg.next_deadline.map(|_| "dispose".to_owned())),
         overdue_since: Set(None),
-        flagged: Set(false),
-        flag_reason: Set(None),
+        flagged: Set(reg.flag_reason.is_some()),
+        flag_reason: Set(reg.flag_reason.clone()),
         repeat_of: Set(None),
         version: Set(0),
         created_at: Set(reg.now),
