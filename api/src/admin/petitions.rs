@@ -47,6 +47,7 @@ pub struct StaffTimelineEntry {
     "timeline": [{"at": "2026-11-25T10:30:00+08:00", "event": "registered", "state": "registered"}],
     "channel": "online", "checkpoint": "township", "handling_org_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f61",
     "accused_org_id": null, "citizen_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f64", "petitioner": null,
+    "flag_reason": null, "repeat_of": null,
     "allowed_actions": ["refuse", "accept", "object", "escalate"],
     "events": [{"at": "2026-11-26T09:00:00+08:00", "event": "forwarded", "from_state": "registered",
                 "to_state": "awaiting_acceptance", "actor_kind": "staff", "actor_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f65",
@@ -61,6 +62,11 @@ pub struct StaffPetitionView {
     pub citizen_id: Option<Uuid>,
     /// For letters, visits and calls: the petitioner as registered, masked.
     pub petitioner: Option<PetitionerView>,
+    /// Why it is held for review: `moderation_review:…`, `moderation_risky:…`, `repeat`,
+    /// `not_accepted_again` (several joined by `;`).
+    pub flag_reason: Option<String>,
+    /// The earlier petition it repeats.
+    pub repeat_of: Option<Uuid>,
     /// What may be done now (whoever asks); each is a value of `action` below.
     pub allowed_actions: Vec<ActionKind>,
     pub events: Vec<StaffTimelineEntry>,
@@ -106,6 +112,8 @@ async fn staff_view(state: &AppState, row: PetitionRow) -> Result<StaffPetitionV
         accused_org_id: row.accused_org_id,
         citizen_id: row.citizen_id,
         petitioner,
+        flag_reason: row.flag_reason.clone(),
+        repeat_of: row.repeat_of,
         allowed_actions: domain.allowed(),
         events: events
             .into_iter()

@@ -303,6 +303,36 @@ pub async fn register_intake(
             Some("moderation_unavailable".to_owned())
         }
     };
+    // The same petitioner, category and place, in other words: linked and flagged.
+    let phone_hash = intake
+        .petitioner
+        .as_ref()
+        .and_then(|p| p.phone_hash.clone());
+    let earlier_rows = petitions::earlier_of(
+        &state.db,
+        intake.online_citizen.map(|c| c.id),
+        phone_hash.as_deref(),
+        &petition.category_code,
+        petition.township_id,
+    )
+    .await?;
+    let earlier_texts: Vec<String> = earlier_rows
+        .iter()
+        .map(|r| format!("{}\n{}", r.title, r.content))
+        .collect();
+    let mut earlier = Vec::with_capacity(earlier_rows.len());
+    for (row, text) in earlier_rows.iter().zip(&earlier_texts) {
+        earlier.push(fengqiao_domain::petition::Earlier {
+            id: row.id,
+            state: parse_text("petitions.state", &row.state)?,
+            text,
+        });
+    }
+    let repeat = fengqiao_domain::petition::find_repeat(&text, &earlier);
+    let flag_reason = match (flag_reason, repeat.flag_reason()) {
+        (Some(a), Some(b)) => Some(format!("{a};{b}")),
+        (a, b) => a.or(b.map(str::to_owned)),
+    };
     let mut random = [0u8; 8];
     rand::rng().fill_bytes(&mut random);
     let code = query_code(&random);
@@ -319,6 +349,7 @@ pub async fn register_intake(
             citizen_id: intake.online_citizen.map(|c| c.id),
             petitioner: intake.petitioner,
             flag_reason,
+            repeat_of: repeat.of(),
             tracking_prefix: state.settings.petition.tracking_prefix.clone(),
             query_code_hash: Box::new(move |tracking_no, code| {
                 crypto.lookup_hash(QUERY_CODE, &format!("{tracking_no}:{code}"))

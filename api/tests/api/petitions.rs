@@ -834,3 +834,47 @@ async fn moderation_holds_a_petition_for_review_and_never_drops_it() {
         .unwrap();
     assert!(clean["items"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn the_same_matter_again_is_linked_and_flagged_as_a_repeat() {
+    let (app, admin) = spawn_demo_app().await;
+    let citizen = app.dev_citizen("persistent").await;
+    let token = citizen["access_token"].as_str().unwrap();
+    let first: Value = submit(&app, token, "repeat-key-00001", &road_complaint(&app).await)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["held_for_review"], false);
+    let mut again = road_complaint(&app).await;
+    again["content"] = json!("官渡桥村东头的道路破损严重，下雨积水，出行困难，请尽快维修！");
+    let second: Value = submit(&app, token, "repeat-key-00002", &again)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(second["held_for_review"], true);
+    let detail: Value = app
+        .get_as(
+            &format!("/api/v1/admin/petitions/{}", second["id"].as_str().unwrap()),
+            &admin,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["flag_reason"], "repeat");
+    assert_eq!(detail["repeat_of"], first["id"]);
+
+    // A different matter of the same petitioner is new.
+    let mut other = road_complaint(&app).await;
+    other["category_code"] = json!("labour");
+    other["title"] = json!("工地拖欠工资请求支付");
+    other["content"] = json!("某工地拖欠十二名农民工三个月工资，请求督促支付。");
+    let third: Value = submit(&app, token, "repeat-key-00003", &other)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(third["held_for_review"], false);
+}

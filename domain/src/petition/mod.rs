@@ -6,6 +6,7 @@
 mod deadline;
 mod intake;
 mod lifecycle;
+mod repeat;
 
 pub use deadline::{Deadline, DeadlineKind, DueStatus, Periods};
 pub use intake::{
@@ -13,6 +14,7 @@ pub use intake::{
     tracking_number,
 };
 pub use lifecycle::{Action, ActionKind, Actor, Dates, Petition, Transition, TransitionError};
+pub use repeat::{Earlier, RepeatFinding, find_repeat, similarity};
 
 use serde::{Deserialize, Serialize};
 

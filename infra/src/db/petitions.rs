@@ -98,8 +98,10 @@ pub struct Registration {
     pub citizen_id: Option<Uuid>,
     /// For letters, visits and calls registered by staff: the petitioner's sealed details.
     pub petitioner: Option<SealedPetitioner>,
-    /// Why the petition is held for staff review (moderation), if it is.
+    /// Why the petition is held for staff review (moderation, repeat), if it is.
     pub flag_reason: Option<String>,
+    /// The earlier petition this one repeats, if any.
+    pub repeat_of: Option<Uuid>,
     pub tracking_prefix: String,
     /// Keyed hash of the query code, computed by the caller (who holds the key).
     pub query_code_hash: QueryCodeHasher,
@@ -224,7 +226,7 @@ where
         overdue_since: Set(None),
         flagged: Set(reg.flag_reason.is_some()),
         flag_reason: Set(reg.flag_reason.clone()),
-        repeat_of: Set(None),
+        repeat_of: Set(reg.repeat_of),
         version: Set(0),
         created_at: Set(reg.now),
         updated_at: Set(reg.now),
@@ -787,4 +789,34 @@ pub async fn mark_overdue(
     }
     txn.commit().await?;
     Ok(found)
+}
+
+/// The recent petitions of the same petitioner (by account, or by phone for letters and calls)
+/// about the same category and township, for repeat detection.
+pub async fn earlier_of(
+    db: &impl ConnectionTrait,
+    citizen_id: Option<Uuid>,
+    phone_hash: Option<&str>,
+    category_code: &str,
+    township_id: Uuid,
+) -> Result<Vec<PetitionRow>, StoreError> {
+    use sea_orm::Condition;
+    let mut who = Condition::any();
+    if let Some(id) = citizen_id {
+        who = who.add(petition::Column::CitizenId.eq(id));
+    }
+    if let Some(hash) = phone_hash {
+        who = who.add(petition::Column::PetitionerPhoneHash.eq(hash));
+    }
+    if citizen_id.is_none() && phone_hash.is_none() {
+        return Ok(Vec::new());
+    }
+    Ok(petition::Entity::find()
+        .filter(who)
+        .filter(petition::Column::CategoryCode.eq(category_code))
+        .filter(petition::Column::TownshipId.eq(township_id))
+        .order_by_desc(petition::Column::Id)
+        .limit(50)
+        .all(db)
+        .await?)
 }
