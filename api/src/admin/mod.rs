@@ -36,5 +36,18 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(petitions::inbox)
         .service(petitions::register)
         .service(petitions::get)
-        .service(petitions::act);
+        .service(petitions::forward)
+        .service(petitions::assign)
+        .service(petitions::hand_down)
+        .service(petitions::divert)
+        .service(petitions::refuse)
+        .service(petitions::accept)
+        .service(petitions::object_to_petition)
+        .service(petitions::escalate)
+        .service(petitions::extend)
+        .service(petitions::answer)
+        .service(petitions::decide_review)
+        .service(petitions::decide_rereview)
+        .service(petitions::reopen)
+        .service(petitions::close);
 }

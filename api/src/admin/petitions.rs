@@ -270,10 +270,7 @@ pub async fn get(
     Ok(web::Json(staff_view(&state, row).await?))
 }
 
-/// A staff action on a petition; `action` names the transition.
-#[derive(Deserialize, Serialize, ToSchema)]
-#[serde(tag = "action", rename_all = "snake_case")]
-#[schema(example = json!({"action": "forward", "to_org_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f61", "reason": "属地管理"}))]
+/// A staff action on a petition, as the explicit endpoints below receive it.
 pub enum StaffActionRequest {
     /// 转送 to the competent body.
     Forward {
@@ -420,32 +417,17 @@ impl StaffActionRequest {
     }
 }
 
-/// Take a lifecycle action. A wrong transition is 409 listing what is possible now; one outside
-/// its window is 422 naming the deadline; a role that may not take it is 403.
-#[utoipa::path(
-    tag = "admin-petitions",
-    operation_id = "actOnPetition",
-    params(("id" = Uuid, Path, description = "Petition id")),
-    request_body = StaffActionRequest,
-    security(("staff_bearer" = [])),
-    responses(
-        (status = 200, description = "The petition after the action", body = StaffPetitionView),
-        (status = 400, description = "Malformed body or unknown action", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such petition in the caller's scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not possible in the current state (`invalid_transition`, lists what is), already extended, or a concurrent update", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Outside its window (`outside_window`), an accusation sent to the accused (`accused_may_not_receive`), an unknown target organisation", body = Problem, content_type = "application/problem+json")
-    )
-)]
-#[post("/petitions/{id}/actions")]
-pub async fn act(
+/// Applies one staff action: the rules in `domain`, the change, its event, outbox message and
+/// audit entry in one transaction.
+async fn act(
     state: web::Data<AppState>,
     staff: StaffUser,
     origin: RequestOrigin,
     id: web::Path<Uuid>,
-    body: ApiJson<StaffActionRequest>,
+    request: StaffActionRequest,
 ) -> Result<web::Json<StaffPetitionView>, ApiError> {
     let row = visible_petition(&state, &staff, id.into_inner()).await?;
-    let (action, reason, outcome) = body.0.into_action();
+    let (action, reason, outcome) = request.into_action();
     if let Action::Forward { to_org }
     | Action::Assign { to_org, .. }
     | Action::HandDown { to_org } = &action
@@ -672,3 +654,263 @@ pub async fn register(
     )
     .await
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"to_org_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f61", "reason": "属地管理"}))]
+pub struct TargetBody {
+    pub to_org_id: Uuid,
+    pub reason: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"to_org_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f61", "report_by": "2026-12-10", "reason": "交办督促"}))]
+pub struct AssignBody {
+    pub to_org_id: Uuid,
+    /// When the receiving body reports back.
+    pub report_by: NaiveDate,
+    pub reason: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"procedure": "litigation"}))]
+pub struct DivertBody {
+    /// `litigation`, `arbitration`, `administrative_reconsideration`, …
+    pub procedure: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason_code": "not_a_petition_matter", "reason": "属于民事纠纷，应通过诉讼解决"}))]
+pub struct RefuseBody {
+    pub reason_code: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "不属本单位职责"}))]
+pub struct ReasonBody {
+    pub reason: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"days": 30, "approver_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f66", "reason": "涉及多个部门，需联合调查"}))]
+pub struct ExtendBody {
+    /// 1 to 30.
+    pub days: u32,
+    /// The leader who approved it.
+    pub approver_id: Uuid,
+    /// Told to the petitioner.
+    pub reason: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"outcome": "solved", "opinion": "经现场核查，道路已于 12 月 3 日修复完毕。"}))]
+pub struct AnswerBody {
+    pub outcome: Outcome,
+    /// The handling opinion (处理意见书).
+    pub opinion: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"decision": "维持原处理意见"}))]
+pub struct DecisionBody {
+    pub decision: String,
+}
+
+/// One endpoint per transition, each documented with its own body and refusals.
+macro_rules! staff_action {
+    ($name:ident, $path:literal, $op:literal, $doc:literal, $body:ty, |$b:ident| $to:expr) => {
+        #[doc = $doc]
+        #[utoipa::path(
+            tag = "admin-petitions",
+            operation_id = $op,
+            params(("id" = Uuid, Path, description = "Petition id")),
+            request_body = $body,
+            security(("staff_bearer" = [])),
+            responses(
+                (status = 200, description = "The petition after the action", body = StaffPetitionView),
+                (status = 404, description = "No such petition in the caller's scope (`petition_not_found`)", body = Problem, content_type = "application/problem+json"),
+                (status = 409, description = "Not possible in the current state (`invalid_transition`, lists what is), or a concurrent update", body = Problem, content_type = "application/problem+json"),
+                (status = 422, description = "A rule of the action or its window (`outside_window`)", body = Problem, content_type = "application/problem+json")
+            )
+        )]
+        #[post($path)]
+        pub async fn $name(
+            state: web::Data<AppState>,
+            staff: StaffUser,
+            origin: RequestOrigin,
+            id: web::Path<Uuid>,
+            body: ApiJson<$body>,
+        ) -> Result<web::Json<StaffPetitionView>, ApiError> {
+            let $b = body.0;
+            act(state, staff, origin, id, $to).await
+        }
+    };
+    ($name:ident, $path:literal, $op:literal, $doc:literal, $to:expr) => {
+        #[doc = $doc]
+        #[utoipa::path(
+            tag = "admin-petitions",
+            operation_id = $op,
+            params(("id" = Uuid, Path, description = "Petition id")),
+            security(("staff_bearer" = [])),
+            responses(
+                (status = 200, description = "The petition after the action", body = StaffPetitionView),
+                (status = 404, description = "No such petition in the caller's scope (`petition_not_found`)", body = Problem, content_type = "application/problem+json"),
+                (status = 409, description = "Not possible in the current state (`invalid_transition`, lists what is), or a concurrent update", body = Problem, content_type = "application/problem+json")
+            )
+        )]
+        #[post($path)]
+        pub async fn $name(
+            state: web::Data<AppState>,
+            staff: StaffUser,
+            origin: RequestOrigin,
+            id: web::Path<Uuid>,
+        ) -> Result<web::Json<StaffPetitionView>, ApiError> {
+            act(state, staff, origin, id, $to).await
+        }
+    };
+}
+
+staff_action!(
+    forward,
+    "/petitions/{id}/forward",
+    "forwardPetition",
+    "Forward (转送) to the competent body (registrars). An accusation is never sent to the organisation it accuses.",
+    TargetBody,
+    |b| StaffActionRequest::Forward {
+        to_org_id: b.to_org_id,
+        reason: b.reason
+    }
+);
+staff_action!(
+    assign,
+    "/petitions/{id}/assign",
+    "assignPetition",
+    "Assign (交办) with a report-back date (registrars).",
+    AssignBody,
+    |b| StaffActionRequest::Assign {
+        to_org_id: b.to_org_id,
+        report_by: b.report_by,
+        reason: b.reason
+    }
+);
+staff_action!(
+    hand_down,
+    "/petitions/{id}/hand-down",
+    "handDownPetition",
+    "Hand down the levels (逐级下转, 属地管理) (registrars).",
+    TargetBody,
+    |b| StaffActionRequest::HandDown {
+        to_org_id: b.to_org_id,
+        reason: b.reason
+    }
+);
+staff_action!(
+    divert,
+    "/petitions/{id}/divert",
+    "divertPetition",
+    "Divert to a legal procedure (诉访分离): litigation, arbitration, reconsideration (registrars).",
+    DivertBody,
+    |b| StaffActionRequest::Divert {
+        procedure: b.procedure
+    }
+);
+staff_action!(
+    refuse,
+    "/petitions/{id}/refuse",
+    "refusePetition",
+    "Not accept (不予受理) with a coded reason (registrars at registration, handlers on receipt).",
+    RefuseBody,
+    |b| StaffActionRequest::Refuse {
+        reason_code: b.reason_code,
+        reason: b.reason
+    }
+);
+staff_action!(
+    accept,
+    "/petitions/{id}/accept",
+    "acceptPetition",
+    "Accept (受理) a petition sent to the caller's body (handlers).",
+    StaffActionRequest::Accept
+);
+staff_action!(
+    object_to_petition,
+    "/petitions/{id}/object",
+    "objectToPetition",
+    "Return it (回退): not this body's matter, within 5 working days of receipt (handlers).",
+    ReasonBody,
+    |b| StaffActionRequest::Object { reason: b.reason }
+);
+staff_action!(
+    escalate,
+    "/petitions/{id}/escalate",
+    "escalatePetition",
+    "Move it one checkpoint up, with a reason (handlers).",
+    ReasonBody,
+    |b| StaffActionRequest::Escalate { reason: b.reason }
+);
+staff_action!(
+    extend,
+    "/petitions/{id}/extend",
+    "extendPetition",
+    "The one extension (at most 30 days), approved by a leader; the petitioner is told the reason (handlers).",
+    ExtendBody,
+    |b| StaffActionRequest::Extend {
+        days: b.days,
+        approver_id: b.approver_id,
+        reason: b.reason
+    }
+);
+staff_action!(
+    answer,
+    "/petitions/{id}/answer",
+    "answerPetition",
+    "Answer (答复) with the handling opinion and the outcome (handlers).",
+    AnswerBody,
+    |b| StaffActionRequest::Answer {
+        outcome: b.outcome,
+        opinion: b.opinion
+    }
+);
+staff_action!(
+    decide_review,
+    "/petitions/{id}/decide-review",
+    "decidePetitionReview",
+    "Decide a review (复查) (supervisors of the body one level up).",
+    DecisionBody,
+    |b| StaffActionRequest::DecideReview {
+        decision: b.decision
+    }
+);
+staff_action!(
+    decide_rereview,
+    "/petitions/{id}/decide-rereview",
+    "decidePetitionReReview",
+    "Decide a re-review (复核); after it the same request is not accepted again (supervisors).",
+    DecisionBody,
+    |b| StaffActionRequest::DecideRereview {
+        decision: b.decision
+    }
+);
+staff_action!(
+    reopen,
+    "/petitions/{id}/reopen",
+    "reopenPetition",
+    "Reopen (重办) for handling again, with a reason (supervisors).",
+    ReasonBody,
+    |b| StaffActionRequest::Reopen { reason: b.reason }
+);
+staff_action!(
+    close,
+    "/petitions/{id}/close",
+    "closePetition",
+    "Cross it off (销号) as resolved (supervisors).",
+    StaffActionRequest::Close
+);

@@ -21,5 +21,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(petitions::submit)
         .service(petitions::list_mine)
         .service(petitions::get_mine)
-        .service(petitions::act_mine);
+        .service(petitions::rate)
+        .service(petitions::request_review)
+        .service(petitions::request_rereview)
+        .service(petitions::withdraw);
 }

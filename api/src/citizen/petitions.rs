@@ -651,57 +651,42 @@ pub async fn categories(
     Ok(web::Json(views))
 }
 
-/// What a petitioner may do with their petition.
-#[derive(Deserialize, Serialize, ToSchema)]
-#[serde(tag = "action", rename_all = "snake_case")]
-#[schema(example = json!({"action": "rate", "rating": "satisfied", "comment": "处理及时"}))]
-pub enum CitizenActionRequest {
-    /// 满意度评价, after the answer.
-    Rate {
-        rating: fengqiao_domain::petition::Rating,
-        comment: Option<String>,
-    },
-    /// 复查: within 30 days of the answer.
-    RequestReview { reason: String },
-    /// 复核: within 30 days of the review decision.
-    RequestRereview { reason: String },
-    /// Withdraw the petition before it is answered.
-    Withdraw { reason: Option<String> },
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"rating": "satisfied", "comment": "处理及时"}))]
+pub struct RateBody {
+    pub rating: fengqiao_domain::petition::Rating,
+    pub comment: Option<String>,
 }
 
-/// Rate the answer, ask for review or re-review, or withdraw.
-#[utoipa::path(
-    tag = "citizen-petitions",
-    operation_id = "actOnMyPetition",
-    params(("id" = Uuid, Path, description = "Petition id")),
-    request_body = CitizenActionRequest,
-    security(("citizen_bearer" = [])),
-    responses(
-        (status = 200, description = "The petition after the action", body = PetitionView),
-        (status = 404, description = "No such petition of the caller's", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not possible now (`invalid_transition`, `already_rated`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Outside its window (`outside_window`) or not rateable", body = Problem, content_type = "application/problem+json")
-    )
-)]
-#[post("/petitions/{id}/actions")]
-pub async fn act_mine(
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "对处理意见不服，事实认定有误"}))]
+pub struct CitizenReasonBody {
+    pub reason: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "问题已自行解决"}))]
+pub struct WithdrawBody {
+    pub reason: Option<String>,
+}
+
+/// Applies one of the petitioner's own actions.
+async fn act_mine(
     state: web::Data<AppState>,
     citizen: CitizenUser,
     origin: RequestOrigin,
     id: web::Path<Uuid>,
-    body: ApiJson<CitizenActionRequest>,
+    action: fengqiao_domain::petition::Action,
+    reason: Option<String>,
 ) -> Result<web::Json<PetitionView>, ApiError> {
-    use fengqiao_domain::petition::{Action, Actor};
+    use fengqiao_domain::petition::Actor;
     let row = petitions::get(&state.db, id.into_inner())
         .await?
         .filter(|p| p.citizen_id == Some(citizen.id))
         .ok_or_else(petition_not_found)?;
-    let (action, reason) = match body.0 {
-        CitizenActionRequest::Rate { rating, comment } => (Action::Rate { rating }, comment),
-        CitizenActionRequest::RequestReview { reason } => (Action::RequestReview, Some(reason)),
-        CitizenActionRequest::RequestRereview { reason } => (Action::RequestReReview, Some(reason)),
-        CitizenActionRequest::Withdraw { reason } => (Action::Withdraw, reason),
-    };
     let txn = state.begin_change().await?;
     let stored = crate::admin::petitions::apply_action(
         &txn,
@@ -727,3 +712,76 @@ pub async fn act_mine(
     txn.commit().await?;
     Ok(web::Json(view_of(&state, stored).await?))
 }
+
+macro_rules! citizen_action {
+    ($name:ident, $path:literal, $op:literal, $doc:literal, $body:ty, |$b:ident| $to:expr) => {
+        #[doc = $doc]
+        #[utoipa::path(
+            tag = "citizen-petitions",
+            operation_id = $op,
+            params(("id" = Uuid, Path, description = "Petition id")),
+            request_body = $body,
+            security(("citizen_bearer" = [])),
+            responses(
+                (status = 200, description = "The petition after the action", body = PetitionView),
+                (status = 404, description = "No such petition of the caller's (`petition_not_found`)", body = Problem, content_type = "application/problem+json"),
+                (status = 409, description = "Not possible now (`invalid_transition`, `already_rated`)", body = Problem, content_type = "application/problem+json"),
+                (status = 422, description = "Outside its window (`outside_window`) or not rateable", body = Problem, content_type = "application/problem+json")
+            )
+        )]
+        #[post($path)]
+        pub async fn $name(
+            state: web::Data<AppState>,
+            citizen: CitizenUser,
+            origin: RequestOrigin,
+            id: web::Path<Uuid>,
+            body: ApiJson<$body>,
+        ) -> Result<web::Json<PetitionView>, ApiError> {
+            let $b = body.0;
+            let (action, reason) = $to;
+            act_mine(state, citizen, origin, id, action, reason).await
+        }
+    };
+}
+
+citizen_action!(
+    rate,
+    "/petitions/{id}/rate",
+    "ratePetition",
+    "Rate the answer (满意度评价), within the rating window; some kinds of matter are not rated.",
+    RateBody,
+    |b| (
+        fengqiao_domain::petition::Action::Rate { rating: b.rating },
+        b.comment
+    )
+);
+citizen_action!(
+    request_review,
+    "/petitions/{id}/request-review",
+    "requestPetitionReview",
+    "Ask for review (复查) by the body one level up, within 30 days of the answer.",
+    CitizenReasonBody,
+    |b| (
+        fengqiao_domain::petition::Action::RequestReview,
+        Some(b.reason)
+    )
+);
+citizen_action!(
+    request_rereview,
+    "/petitions/{id}/request-rereview",
+    "requestPetitionReReview",
+    "Ask for re-review (复核), within 30 days of the review decision.",
+    CitizenReasonBody,
+    |b| (
+        fengqiao_domain::petition::Action::RequestReReview,
+        Some(b.reason)
+    )
+);
+citizen_action!(
+    withdraw,
+    "/petitions/{id}/withdraw",
+    "withdrawPetition",
+    "Withdraw the petition before it is answered.",
+    WithdrawBody,
+    |b| (fengqiao_domain::petition::Action::Withdraw, b.reason)
+);

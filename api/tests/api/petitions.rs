@@ -294,9 +294,13 @@ async fn anyone_with_number_and_code_follows_the_public_timeline_and_guessing_is
     assert_eq!(last, 429);
 }
 
-async fn act(app: &TestApp, token: &str, id: &str, body: Value) -> reqwest::Response {
+/// Posts a staff action to its own endpoint: `{"action": "hand_down", …}` goes to
+/// `/api/v1/admin/petitions/{id}/hand-down` with the other fields as the body.
+async fn act(app: &TestApp, token: &str, id: &str, mut body: Value) -> reqwest::Response {
+    let action = body["action"].as_str().unwrap().replace('_', "-");
+    body.as_object_mut().unwrap().remove("action");
     app.post_json_as(
-        &format!("/api/v1/admin/petitions/{id}/actions"),
+        &format!("/api/v1/admin/petitions/{id}/{action}"),
         token,
         &body,
     )
@@ -392,17 +396,17 @@ async fn staff_move_a_petition_through_its_lifecycle_and_the_citizen_rates_it() 
     }
     let rate = app
         .post_json_as(
-            &format!("/api/v1/petitions/{id}/actions"),
+            &format!("/api/v1/petitions/{id}/rate"),
             token,
-            &json!({"action": "rate", "rating": "satisfied"}),
+            &json!({"rating": "satisfied"}),
         )
         .await;
     assert_eq!(rate.status(), 200);
     let again = app
         .post_json_as(
-            &format!("/api/v1/petitions/{id}/actions"),
+            &format!("/api/v1/petitions/{id}/rate"),
             token,
-            &json!({"action": "rate", "rating": "dissatisfied"}),
+            &json!({"rating": "dissatisfied"}),
         )
         .await;
     assert_eq!(again.status(), 409);
