@@ -201,6 +201,31 @@ impl MigrationTrait for Migration {
             )
             .await?;
 
+        // 督办: a supervisor's order on a case, with its own deadline and the handler's reply.
+        manager
+            .create_table(
+                Table::create()
+                    .table("supervision_orders")
+                    .col(pk_uuid("id"))
+                    .col(uuid("petition_id"))
+                    .col(uuid("issued_by"))
+                    .col(text("instruction"))
+                    .col(date("due_on"))
+                    .col(text_null("reply"))
+                    .col(uuid_null("replied_by"))
+                    .col(timestamp_with_time_zone_null("replied_at"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_supervision_orders_petition")
+                            .from("supervision_orders", "petition_id")
+                            .to("petitions", "id")
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+
         manager
             .create_table(
                 Table::create()
@@ -245,6 +270,7 @@ impl MigrationTrait for Migration {
         for table in [
             "idempotency_keys",
             "outbox",
+            "supervision_orders",
             "petition_events",
             "petitions",
             "counters",

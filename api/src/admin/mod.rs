@@ -9,6 +9,7 @@ pub mod citizens;
 pub mod org_units;
 pub mod petitions;
 pub mod staff;
+pub mod supervision;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -49,5 +50,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(petitions::decide_review)
         .service(petitions::decide_rereview)
         .service(petitions::reopen)
-        .service(petitions::close);
+        .service(petitions::close)
+        .service(supervision::assign_owner)
+        .service(supervision::issue_order)
+        .service(supervision::reply_order);
 }

@@ -47,7 +47,7 @@ pub struct StaffTimelineEntry {
     "timeline": [{"at": "2026-11-25T10:30:00+08:00", "event": "registered", "state": "registered"}],
     "channel": "online", "checkpoint": "township", "handling_org_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f61",
     "accused_org_id": null, "citizen_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f64", "petitioner": null,
-    "flag_reason": null, "repeat_of": null,
+    "flag_reason": null, "repeat_of": null, "owner_leader_id": null, "supervision_orders": [],
     "allowed_actions": ["refuse", "accept", "object", "escalate"],
     "events": [{"at": "2026-11-26T09:00:00+08:00", "event": "forwarded", "from_state": "registered",
                 "to_state": "awaiting_acceptance", "actor_kind": "staff", "actor_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f65",
@@ -67,6 +67,9 @@ pub struct StaffPetitionView {
     pub flag_reason: Option<String>,
     /// The earlier petition it repeats.
     pub repeat_of: Option<Uuid>,
+    /// The leader who owns the case (包案).
+    pub owner_leader_id: Option<Uuid>,
+    pub supervision_orders: Vec<super::supervision::SupervisionOrderView>,
     /// What may be done now (whoever asks); each is a value of `action` below.
     pub allowed_actions: Vec<ActionKind>,
     pub events: Vec<StaffTimelineEntry>,
@@ -114,6 +117,12 @@ async fn staff_view(state: &AppState, row: PetitionRow) -> Result<StaffPetitionV
         petitioner,
         flag_reason: row.flag_reason.clone(),
         repeat_of: row.repeat_of,
+        owner_leader_id: row.owner_leader_id,
+        supervision_orders: petitions::supervision_orders(&state.db, row.id)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
         allowed_actions: domain.allowed(),
         events: events
             .into_iter()
@@ -132,7 +141,7 @@ async fn staff_view(state: &AppState, row: PetitionRow) -> Result<StaffPetitionV
     })
 }
 
-async fn visible_petition(
+pub async fn visible_petition(
     state: &AppState,
     staff: &StaffUser,
     id: Uuid,

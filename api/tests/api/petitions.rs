@@ -882,3 +882,133 @@ async fn the_same_matter_again_is_linked_and_flagged_as_a_repeat() {
         .unwrap();
     assert_eq!(third["held_for_review"], false);
 }
+
+#[tokio::test]
+async fn a_leader_owns_a_case_and_supervision_orders_are_answered_once() {
+    use fengqiao_domain::identity::Role;
+    let (app, _) = spawn_demo_app().await;
+    let citizen = app.dev_citizen("supervised").await;
+    let token = citizen["access_token"].as_str().unwrap();
+    let submitted: Value = submit(
+        &app,
+        token,
+        "supervise-key-001",
+        &road_complaint(&app).await,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let id = submitted["id"].as_str().unwrap();
+    let supervisor = crate::helpers::staff_in(&app, "s.order", "410122", &[Role::Supervisor]).await;
+    let handler = crate::helpers::staff_in(&app, "h.order", "410122-101", &[Role::Handler]).await;
+    let other_handler =
+        crate::helpers::staff_in(&app, "h.other", "410122-106", &[Role::Handler]).await;
+    let leader = crate::helpers::staff_in(&app, "l.owner", "410122", &[Role::Leader]).await;
+    let leader_me: Value = app
+        .get_as("/api/v1/admin/me", &leader)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let handler_me: Value = app
+        .get_as("/api/v1/admin/me", &handler)
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    let res = app
+        .post_json_as(
+            &format!("/api/v1/admin/petitions/{id}/owner"),
+            &supervisor,
+            &json!({"leader_id": handler_me["id"]}),
+        )
+        .await;
+    assert_eq!(problem(res, 422).await["errors"][0]["code"], "not_a_leader");
+    let res = app
+        .post_json_as(
+            &format!("/api/v1/admin/petitions/{id}/owner"),
+            &supervisor,
+            &json!({"leader_id": leader_me["id"]}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+
+    let tomorrow = fengqiao_domain::calendar::local_date(chrono::Utc::now()) + chrono::Days::new(7);
+    let res = app
+        .post_json_as(
+            &format!("/api/v1/admin/petitions/{id}/supervision-orders"),
+            &supervisor,
+            &json!({"instruction": "请于一周内报告处理进展", "due_on": tomorrow}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let order: Value = res.json().await.unwrap();
+    let order_id = order["id"].as_str().unwrap();
+    assert_eq!(order["overdue"], false);
+
+    // Only staff who may see the case answer it, and only once.
+    let res = app
+        .post_json_as(
+            &format!("/api/v1/admin/supervision-orders/{order_id}/reply"),
+            &other_handler,
+            &json!({"reply": "不知情"}),
+        )
+        .await;
+    assert_eq!(
+        problem(res, 404).await["code"],
+        "supervision_order_not_found"
+    );
+    let res = app
+        .post_json_as(
+            &format!("/api/v1/admin/supervision-orders/{order_id}/reply"),
+            &handler,
+            &json!({"reply": "已现场核查，正在组织维修。"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = app
+        .post_json_as(
+            &format!("/api/v1/admin/supervision-orders/{order_id}/reply"),
+            &handler,
+            &json!({"reply": "再次回复"}),
+        )
+        .await;
+    assert_eq!(problem(res, 409).await["code"], "already_replied");
+
+    let detail: Value = app
+        .get_as(&format!("/api/v1/admin/petitions/{id}"), &supervisor)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["owner_leader_id"], leader_me["id"]);
+    assert_eq!(
+        detail["supervision_orders"][0]["reply"],
+        "已现场核查，正在组织维修。"
+    );
+    let events: Vec<&str> = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "registered",
+            "owner_assigned",
+            "supervision_ordered",
+            "supervision_replied"
+        ]
+    );
+    // The petitioner's timeline shows none of the internal work.
+    let mine: Value = app
+        .get_as(&format!("/api/v1/petitions/{id}"), token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["timeline"].as_array().unwrap().len(), 1);
+}

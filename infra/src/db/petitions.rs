@@ -820,3 +820,155 @@ pub async fn earlier_of(
         .all(db)
         .await?)
 }
+
+pub use super::entities::supervision_order::Model as SupervisionOrderRow;
+
+/// An internal event on a petition that changes no state (ownership, supervision).
+pub struct Note<'a> {
+    pub event: &'a str,
+    pub actor_id: Uuid,
+    pub reason: Option<String>,
+    pub detail: serde_json::Value,
+    /// When set, an outbox message on this topic tells the people concerned.
+    pub topic: Option<&'a str>,
+    pub now: DateTime<Utc>,
+}
+
+/// Records a note on a petition, with its outbox message when it has a topic.
+pub async fn record_note(
+    db: &impl ConnectionTrait,
+    row: &PetitionRow,
+    note: Note<'_>,
+) -> Result<(), StoreError> {
+    let Note {
+        event,
+        actor_id,
+        reason,
+        detail,
+        topic,
+        now,
+    } = note;
+    petition_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        petition_id: Set(row.id),
+        at: Set(now),
+        actor_kind: Set("staff".into()),
+        actor_id: Set(Some(actor_id.to_string())),
+        event: Set(event.to_owned()),
+        from_state: Set(Some(row.state.clone())),
+        to_state: Set(row.state.clone()),
+        reason: Set(reason),
+        public: Set(false),
+        detail: Set(detail.to_string()),
+    }
+    .insert(db)
+    .await?;
+    if let Some(topic) = topic {
+        outbox::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            topic: Set(topic.to_owned()),
+            petition_id: Set(Some(row.id)),
+            payload: Set(serde_json::json!({"petition_id": row.id, "tracking_no": row.tracking_no, "detail": detail}).to_string()),
+            created_at: Set(now),
+            dispatched_at: Set(None),
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Names the leader who owns the case (包案).
+pub async fn set_owner(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    leader: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    petition::Entity::update_many()
+        .col_expr(
+            petition::Column::OwnerLeaderId,
+            sea_orm::sea_query::Expr::value(Some(leader)),
+        )
+        .col_expr(
+            petition::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(petition::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn add_supervision_order(
+    db: &impl ConnectionTrait,
+    petition_id: Uuid,
+    issued_by: Uuid,
+    instruction: &str,
+    due_on: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<SupervisionOrderRow, StoreError> {
+    use super::entities::supervision_order;
+    Ok(supervision_order::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        petition_id: Set(petition_id),
+        issued_by: Set(issued_by),
+        instruction: Set(instruction.to_owned()),
+        due_on: Set(due_on),
+        reply: Set(None),
+        replied_by: Set(None),
+        replied_at: Set(None),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?)
+}
+
+pub async fn supervision_orders(
+    db: &impl ConnectionTrait,
+    petition_id: Uuid,
+) -> Result<Vec<SupervisionOrderRow>, StoreError> {
+    use super::entities::supervision_order;
+    Ok(supervision_order::Entity::find()
+        .filter(supervision_order::Column::PetitionId.eq(petition_id))
+        .order_by_asc(supervision_order::Column::Id)
+        .all(db)
+        .await?)
+}
+
+pub async fn supervision_order(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<SupervisionOrderRow>, StoreError> {
+    use super::entities::supervision_order;
+    Ok(supervision_order::Entity::find_by_id(id).one(db).await?)
+}
+
+/// Records the reply to an order; only the first reply counts (a conditional update).
+pub async fn reply_supervision_order(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    replied_by: Uuid,
+    reply: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    use super::entities::supervision_order;
+    let done = supervision_order::Entity::update_many()
+        .col_expr(
+            supervision_order::Column::Reply,
+            sea_orm::sea_query::Expr::value(Some(reply.to_owned())),
+        )
+        .col_expr(
+            supervision_order::Column::RepliedBy,
+            sea_orm::sea_query::Expr::value(Some(replied_by)),
+        )
+        .col_expr(
+            supervision_order::Column::RepliedAt,
+            sea_orm::sea_query::Expr::value(Some(now)),
+        )
+        .filter(supervision_order::Column::Id.eq(id))
+        .filter(supervision_order::Column::RepliedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected == 1)
+}

@@ -20,3 +20,4 @@ pub mod reception_rule;
 pub mod refresh_token;
 pub mod staff_account;
 pub mod staff_role;
+pub mod supervision_order;
