@@ -116,6 +116,8 @@ impl MigrationTrait for Migration {
                     .col(string_len("state", 24))
                     .col(string_len("checkpoint", 24))
                     .col(uuid_null("handling_org_id"))
+                    // Where the routing rules say it should go first (a suggestion for the registrar).
+                    .col(uuid_null("routed_to_org_id"))
                     .col(uuid_null("accused_org_id"))
                     .col(uuid_null("owner_leader_id"))
                     .col(date("registered_on"))
@@ -201,6 +203,21 @@ impl MigrationTrait for Migration {
             )
             .await?;
 
+        // Routing rules: category and place pick the first handling body.
+        manager
+            .create_table(
+                Table::create()
+                    .table("routing_rules")
+                    .col(pk_uuid("id"))
+                    .col(string_len("category_code", 48))
+                    // Empty: any township.
+                    .col(uuid_null("township_id"))
+                    .col(uuid("to_org_id"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .to_owned(),
+            )
+            .await?;
+
         // 督办: a supervisor's order on a case, with its own deadline and the handler's reply.
         manager
             .create_table(
@@ -271,6 +288,7 @@ impl MigrationTrait for Migration {
             "idempotency_keys",
             "outbox",
             "supervision_orders",
+            "routing_rules",
             "petition_events",
             "petitions",
             "counters",

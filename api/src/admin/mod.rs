@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod citizens;
 pub mod org_units;
 pub mod petitions;
+pub mod routing;
 pub mod staff;
 pub mod supervision;
 
@@ -53,5 +54,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(petitions::close)
         .service(supervision::assign_owner)
         .service(supervision::issue_order)
-        .service(supervision::reply_order);
+        .service(supervision::reply_order)
+        .service(routing::list)
+        .service(routing::set)
+        .service(routing::remove);
 }

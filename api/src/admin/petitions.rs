@@ -47,7 +47,8 @@ pub struct StaffTimelineEntry {
     "timeline": [{"at": "2026-11-25T10:30:00+08:00", "event": "registered", "state": "registered"}],
     "channel": "online", "checkpoint": "township", "handling_org_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f61",
     "accused_org_id": null, "citizen_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f64", "petitioner": null,
-    "flag_reason": null, "repeat_of": null, "owner_leader_id": null, "supervision_orders": [],
+    "flag_reason": null, "repeat_of": null, "routed_to_org_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f61",
+    "owner_leader_id": null, "supervision_orders": [],
     "allowed_actions": ["refuse", "accept", "object", "escalate"],
     "events": [{"at": "2026-11-26T09:00:00+08:00", "event": "forwarded", "from_state": "registered",
                 "to_state": "awaiting_acceptance", "actor_kind": "staff", "actor_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f65",
@@ -67,6 +68,8 @@ pub struct StaffPetitionView {
     pub flag_reason: Option<String>,
     /// The earlier petition it repeats.
     pub repeat_of: Option<Uuid>,
+    /// The body the routing rules pick for its category and place: where to forward it.
+    pub routed_to_org_id: Option<Uuid>,
     /// The leader who owns the case (包案).
     pub owner_leader_id: Option<Uuid>,
     pub supervision_orders: Vec<super::supervision::SupervisionOrderView>,
@@ -117,6 +120,7 @@ async fn staff_view(state: &AppState, row: PetitionRow) -> Result<StaffPetitionV
         petitioner,
         flag_reason: row.flag_reason.clone(),
         repeat_of: row.repeat_of,
+        routed_to_org_id: row.routed_to_org_id,
         owner_leader_id: row.owner_leader_id,
         supervision_orders: petitions::supervision_orders(&state.db, row.id)
             .await?

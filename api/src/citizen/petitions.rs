@@ -329,6 +329,8 @@ pub async fn register_intake(
         });
     }
     let repeat = fengqiao_domain::petition::find_repeat(&text, &earlier);
+    let routed_to =
+        petitions::route(&state.db, &petition.category_code, petition.township_id).await?;
     let flag_reason = match (flag_reason, repeat.flag_reason()) {
         (Some(a), Some(b)) => Some(format!("{a};{b}")),
         (a, b) => a.or(b.map(str::to_owned)),
@@ -350,6 +352,7 @@ pub async fn register_intake(
             petitioner: intake.petitioner,
             flag_reason,
             repeat_of: repeat.of(),
+            routed_to,
             tracking_prefix: state.settings.petition.tracking_prefix.clone(),
             query_code_hash: Box::new(move |tracking_no, code| {
                 crypto.lookup_hash(QUERY_CODE, &format!("{tracking_no}:{code}"))

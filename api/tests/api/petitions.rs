@@ -1012,3 +1012,90 @@ async fn a_leader_owns_a_case_and_supervision_orders_are_answered_once() {
         .unwrap();
     assert_eq!(mine["timeline"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn routing_rules_pick_the_first_handler_by_category_and_place() {
+    let (app, admin) = spawn_demo_app().await;
+    let land_bureau = app.org_id("410122-d-zrzy").await;
+    let guandu = app.org_id("410122-101").await;
+    let housing = app.org_id("410122-d-zj").await;
+    let set = |body: Value| {
+        let (client, url, token) = (
+            app.client.clone(),
+            app.url("/api/v1/admin/routing-rules"),
+            admin.clone(),
+        );
+        async move {
+            client
+                .put(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        set(json!({"category_code": "transport", "to_org_id": land_bureau}))
+            .await
+            .status(),
+        200
+    );
+    // A rule for the township is more specific than one for the category alone.
+    assert_eq!(
+        set(json!({"category_code": "transport", "township_id": guandu, "to_org_id": housing}))
+            .await
+            .status(),
+        200
+    );
+    let bad = set(json!({"category_code": "astrology", "to_org_id": housing})).await;
+    assert_eq!(
+        problem(bad, 422).await["errors"][0]["field"],
+        "category_code"
+    );
+    let rules: Value = app
+        .get_as("/api/v1/admin/routing-rules", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rules.as_array().unwrap().len(), 2);
+
+    let citizen = app.dev_citizen("routed").await;
+    let token = citizen["access_token"].as_str().unwrap();
+    let in_guandu: Value = submit(&app, token, "routing-key-0001", &road_complaint(&app).await)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut elsewhere = road_complaint(&app).await;
+    elsewhere["township_id"] = json!(app.org_id("410122-106").await);
+    elsewhere["village_id"] = Value::Null;
+    elsewhere["title"] = json!("雁鸣湖镇道路积水严重");
+    let in_yanming: Value = submit(&app, token, "routing-key-0002", &elsewhere)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let routed = |id: Value| {
+        let (client, url, token) = (
+            app.client.clone(),
+            app.url(&format!("/api/v1/admin/petitions/{}", id.as_str().unwrap())),
+            admin.clone(),
+        );
+        async move {
+            let detail: Value = client
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            detail["routed_to_org_id"].clone()
+        }
+    };
+    assert_eq!(routed(in_guandu["id"].clone()).await, json!(housing));
+    assert_eq!(routed(in_yanming["id"].clone()).await, json!(land_bureau));
+}

@@ -102,6 +102,8 @@ pub struct Registration {
     pub flag_reason: Option<String>,
     /// The earlier petition this one repeats, if any.
     pub repeat_of: Option<Uuid>,
+    /// Where the routing rules send it first.
+    pub routed_to: Option<Uuid>,
     pub tracking_prefix: String,
     /// Keyed hash of the query code, computed by the caller (who holds the key).
     pub query_code_hash: QueryCodeHasher,
@@ -208,6 +210,7 @@ where
         state: Set(text_of(&PetitionState::Registered)),
         checkpoint: Set(text_of(&reg.checkpoint)),
         handling_org_id: Set(None),
+        routed_to_org_id: Set(reg.routed_to),
         accused_org_id: Set(p.accused_org_id),
         owner_leader_id: Set(None),
         registered_on: Set(day),
@@ -971,4 +974,70 @@ pub async fn reply_supervision_order(
         .exec(db)
         .await?;
     Ok(done.rows_affected == 1)
+}
+
+pub use super::entities::routing_rule::Model as RoutingRuleRow;
+
+/// The body the routing rules pick for a category and township: a rule for both wins over
+/// a rule for the category alone.
+pub async fn route(
+    db: &impl ConnectionTrait,
+    category_code: &str,
+    township_id: Uuid,
+) -> Result<Option<Uuid>, StoreError> {
+    use super::entities::routing_rule;
+    let rules = routing_rule::Entity::find()
+        .filter(routing_rule::Column::CategoryCode.eq(category_code))
+        .all(db)
+        .await?;
+    Ok(rules
+        .iter()
+        .find(|r| r.township_id == Some(township_id))
+        .or_else(|| rules.iter().find(|r| r.township_id.is_none()))
+        .map(|r| r.to_org_id))
+}
+
+pub async fn routing_rules(db: &impl ConnectionTrait) -> Result<Vec<RoutingRuleRow>, StoreError> {
+    use super::entities::routing_rule;
+    Ok(routing_rule::Entity::find()
+        .order_by_asc(routing_rule::Column::CategoryCode)
+        .order_by_asc(routing_rule::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Sets the rule for a category (and township): it replaces the one it overlaps.
+pub async fn set_routing_rule(
+    db: &impl ConnectionTrait,
+    category_code: &str,
+    township_id: Option<Uuid>,
+    to_org_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<RoutingRuleRow, StoreError> {
+    use super::entities::routing_rule;
+    let mut same = routing_rule::Entity::delete_many()
+        .filter(routing_rule::Column::CategoryCode.eq(category_code));
+    same = match township_id {
+        Some(t) => same.filter(routing_rule::Column::TownshipId.eq(t)),
+        None => same.filter(routing_rule::Column::TownshipId.is_null()),
+    };
+    same.exec(db).await?;
+    Ok(routing_rule::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        category_code: Set(category_code.to_owned()),
+        township_id: Set(township_id),
+        to_org_id: Set(to_org_id),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?)
+}
+
+pub async fn delete_routing_rule(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, StoreError> {
+    use super::entities::routing_rule;
+    Ok(routing_rule::Entity::delete_by_id(id)
+        .exec(db)
+        .await?
+        .rows_affected
+        > 0)
 }

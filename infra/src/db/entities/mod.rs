@@ -18,6 +18,7 @@ pub mod petition;
 pub mod petition_event;
 pub mod reception_rule;
 pub mod refresh_token;
+pub mod routing_rule;
 pub mod staff_account;
 pub mod staff_role;
 pub mod supervision_order;

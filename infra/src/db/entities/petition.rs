@@ -27,6 +27,7 @@ pub struct Model {
     pub state: String,
     pub checkpoint: String,
     pub handling_org_id: Option<Uuid>,
+    pub routed_to_org_id: Option<Uuid>,
     pub accused_org_id: Option<Uuid>,
     pub owner_leader_id: Option<Uuid>,
     pub registered_on: Date,
