@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod attachments;
 pub mod citizen;
 pub mod cli;
 pub mod error;

@@ -358,6 +358,8 @@ pub struct PetitionSettings {
     pub lookups_per_ip_per_minute: u64,
     /// How often the overdue job runs (once per period across all instances); 0 disables it.
     pub overdue_check_secs: u64,
+    /// Largest attachment accepted, in bytes.
+    pub attachment_max_bytes: usize,
 }
 
 impl Default for PetitionSettings {
@@ -367,6 +369,7 @@ impl Default for PetitionSettings {
             due_soon_days: 3,
             lookups_per_ip_per_minute: 10,
             overdue_check_secs: 300,
+            attachment_max_bytes: 10 * 1024 * 1024,
         }
     }
 }

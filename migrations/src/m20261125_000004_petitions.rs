@@ -203,6 +203,33 @@ impl MigrationTrait for Migration {
             )
             .await?;
 
+        // Files uploaded first, then linked to a petition on submission.
+        manager
+            .create_table(
+                Table::create()
+                    .table("attachments")
+                    .col(pk_uuid("id"))
+                    .col(string_len("uploader_kind", 16))
+                    .col(string_len("uploader_id", 64))
+                    .col(uuid_null("petition_id"))
+                    .col(string_len("kind", 8))
+                    .col(big_integer("size"))
+                    .col(string_len("sha256", 64))
+                    .col(string_len("storage_key", 128))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_attachments_petition")
+                    .table("attachments")
+                    .col("petition_id")
+                    .to_owned(),
+            )
+            .await?;
+
         // Routing rules: category and place pick the first handling body.
         manager
             .create_table(
@@ -289,6 +316,7 @@ impl MigrationTrait for Migration {
             "outbox",
             "supervision_orders",
             "routing_rules",
+            "attachments",
             "petition_events",
             "petitions",
             "counters",

@@ -57,5 +57,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(supervision::reply_order)
         .service(routing::list)
         .service(routing::set)
-        .service(routing::remove);
+        .service(routing::remove)
+        .service(crate::attachments::staff_upload)
+        .service(crate::attachments::staff_download);
 }

@@ -559,6 +559,9 @@ pub struct RegisterPetitionRequest {
     pub group: Option<fengqiao_domain::petition::GroupMatter>,
     pub accused_org_id: Option<Uuid>,
     pub petitioner: PetitionerDetails,
+    /// Scans and photos uploaded first at `POST /api/v1/admin/attachments` (at most 9).
+    #[serde(default)]
+    pub attachment_ids: Vec<Uuid>,
 }
 
 /// Register a letter, visit or phone call on the petitioner's behalf (信、访、电). The answer
@@ -663,6 +666,11 @@ pub async fn register(
             actor: staff.actor(),
             idempotency_key: format!("staff:{}:{key}", staff.account.id),
             request_hash,
+            attachments: (
+                body.attachment_ids.clone(),
+                "staff",
+                staff.account.id.to_string(),
+            ),
         },
     )
     .await

@@ -24,5 +24,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(petitions::rate)
         .service(petitions::request_review)
         .service(petitions::request_rereview)
-        .service(petitions::withdraw);
+        .service(petitions::withdraw)
+        .service(crate::attachments::upload)
+        .service(crate::attachments::download);
 }

@@ -54,6 +54,9 @@ pub struct SubmitPetitionRequest {
     pub group: Option<GroupMatter>,
     /// For an accusation: the organisation accused (it will never receive the petition).
     pub accused_org_id: Option<Uuid>,
+    /// Files uploaded first at `POST /api/v1/attachments` (at most 9).
+    #[serde(default)]
+    pub attachment_ids: Vec<Uuid>,
 }
 
 /// One public step of a petition's life.
@@ -71,7 +74,7 @@ pub struct TimelineEntry {
     "kind": "complaint", "category_code": "transport", "matter_category": "claim", "title": "村道路面破损请求维修",
     "content": "官渡桥村东头道路破损严重……", "township_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f61", "village_id": null,
     "state": "registered", "registered_on": "2026-11-25", "next_deadline": "2026-12-10", "deadline_kind": "dispose",
-    "due_status": "on_track", "flagged": false,
+    "due_status": "on_track", "flagged": false, "attachments": [{"id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f71", "kind": "jpeg", "size": 182044}],
     "timeline": [{"at": "2026-11-25T10:30:00+08:00", "event": "registered", "state": "registered"}]}))]
 pub struct PetitionView {
     pub id: Uuid,
@@ -91,6 +94,7 @@ pub struct PetitionView {
     pub due_status: Option<DueStatus>,
     /// Held for staff review (content moderation or a repeat); the petition is not dropped.
     pub flagged: bool,
+    pub attachments: Vec<crate::attachments::AttachmentView>,
     pub timeline: Vec<TimelineEntry>,
 }
 
@@ -154,6 +158,11 @@ pub async fn view_of(state: &AppState, row: PetitionRow) -> Result<PetitionView,
         deadline_kind,
         due_status,
         flagged: row.flagged,
+        attachments: fengqiao_infra::db::attachments::for_petition(&state.db, row.id)
+            .await?
+            .iter()
+            .map(crate::attachments::AttachmentView::from_row)
+            .collect::<Result<Vec<_>, _>>()?,
         timeline,
     })
 }
@@ -218,6 +227,11 @@ pub async fn submit(
         actor: citizen.actor(),
         idempotency_key: format!("citizen:{}:{key}", citizen.id),
         request_hash,
+        attachments: (
+            body.attachment_ids.clone(),
+            "citizen",
+            citizen.id.to_string(),
+        ),
     };
     register_intake(&state, &origin, intake).await
 }
@@ -234,6 +248,8 @@ pub struct Intake<'a> {
     pub actor: fengqiao_infra::db::audit::Actor,
     /// Scoped to the caller, so two callers' keys never collide.
     pub idempotency_key: String,
+    /// Files the caller uploaded first, and who the caller is as an uploader.
+    pub attachments: (Vec<Uuid>, &'static str, String),
     pub request_hash: String,
 }
 
@@ -246,6 +262,14 @@ pub async fn register_intake(
     intake: Intake<'_>,
 ) -> Result<HttpResponse, ApiError> {
     let petition = intake.petition;
+    if intake.attachments.0.len() > fengqiao_domain::petition::MAX_PER_PETITION {
+        return Err(DomainError::invalid(
+            "attachment_ids",
+            "too_many_attachments",
+            Text::new("附件最多 9 个", "at most 9 attachments"),
+        )
+        .into());
+    }
     let category = petitions::category(&state.db, &petition.category_code)
         .await?
         .ok_or_else(|| {
@@ -353,6 +377,7 @@ pub async fn register_intake(
             flag_reason,
             repeat_of: repeat.of(),
             routed_to,
+            attachments: intake.attachments,
             tracking_prefix: state.settings.petition.tracking_prefix.clone(),
             query_code_hash: Box::new(move |tracking_no, code| {
                 crypto.lookup_hash(QUERY_CODE, &format!("{tracking_no}:{code}"))

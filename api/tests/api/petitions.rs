@@ -1099,3 +1099,138 @@ async fn routing_rules_pick_the_first_handler_by_category_and_place() {
     assert_eq!(routed(in_guandu["id"].clone()).await, json!(housing));
     assert_eq!(routed(in_yanming["id"].clone()).await, json!(land_bureau));
 }
+
+/// A multipart body with one field.
+fn multipart(field: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "fengqiao-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"photo.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn jpeg_with_gps() -> Vec<u8> {
+    let mut f = vec![0xFF, 0xD8];
+    f.extend_from_slice(&[0xFF, 0xE0, 0x00, 0x07, b'J', b'F', b'I', b'F', 0x00]);
+    let exif = b"Exif\0\0GPS34.72,113.97";
+    f.extend_from_slice(&[0xFF, 0xE1, 0x00, (exif.len() + 2) as u8]);
+    f.extend_from_slice(exif);
+    f.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x02, 0x12, 0x34, 0x56, 0xFF, 0xD9]);
+    f
+}
+
+async fn upload(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    field: &str,
+    bytes: &[u8],
+) -> reqwest::Response {
+    let (content_type, body) = multipart(field, bytes);
+    app.client
+        .post(app.url(path))
+        .bearer_auth(token)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn attachments_are_typed_by_their_bytes_cleaned_and_shown_only_to_those_who_may_see() {
+    use fengqiao_domain::identity::Role;
+    let (app, _) = spawn_demo_app().await;
+    let citizen = app.dev_citizen("with-photo").await;
+    let token = citizen["access_token"].as_str().unwrap();
+
+    let res = upload(&app, "/api/v1/attachments", token, "file", &jpeg_with_gps()).await;
+    assert_eq!(res.status(), 201);
+    let photo: Value = res.json().await.unwrap();
+    assert_eq!(photo["kind"], "jpeg");
+    let photo_id = photo["id"].as_str().unwrap().to_owned();
+
+    // A program named photo.jpg is refused by its bytes; a missing field is a 400.
+    let res = upload(
+        &app,
+        "/api/v1/attachments",
+        token,
+        "file",
+        b"MZ\x90\x00 not an image",
+    )
+    .await;
+    assert_eq!(
+        problem(res, 422).await["errors"][0]["code"],
+        "unsupported_attachment_type"
+    );
+    let res = upload(
+        &app,
+        "/api/v1/attachments",
+        token,
+        "other",
+        &jpeg_with_gps(),
+    )
+    .await;
+    assert_eq!(problem(res, 400).await["code"], "missing_file");
+
+    let mut body = road_complaint(&app).await;
+    body["attachment_ids"] = json!([photo_id]);
+    let submitted: Value = submit(&app, token, "attachment-key-01", &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = submitted["id"].as_str().unwrap();
+    let mine: Value = app
+        .get_as(&format!("/api/v1/petitions/{id}"), token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["attachments"][0]["id"], photo_id.as_str());
+
+    // The stored file has no GPS position left.
+    let file = app
+        .get_as(&format!("/api/v1/attachments/{photo_id}"), token)
+        .await;
+    assert_eq!(file.status(), 200);
+    assert_eq!(file.headers()["content-type"], "image/jpeg");
+    let bytes = file.bytes().await.unwrap();
+    assert!(!bytes.windows(3).any(|w| w == b"GPS"));
+
+    // A used file cannot be attached again; another citizen and another township cannot read it.
+    let mut reuse = road_complaint(&app).await;
+    reuse["title"] = json!("另一件事情需要反映一下");
+    reuse["attachment_ids"] = json!([photo_id]);
+    let res = submit(&app, token, "attachment-key-02", &reuse).await;
+    assert_eq!(
+        problem(res, 422).await["errors"][0]["code"],
+        "attachment_not_available"
+    );
+    let other = app.dev_citizen("nosy").await;
+    let res = app
+        .get_as(
+            &format!("/api/v1/attachments/{photo_id}"),
+            other["access_token"].as_str().unwrap(),
+        )
+        .await;
+    assert_eq!(problem(res, 404).await["code"], "attachment_not_found");
+    let elsewhere =
+        crate::helpers::staff_in(&app, "h.elsewhere", "410122-106", &[Role::Handler]).await;
+    assert_eq!(
+        app.get_as(&format!("/api/v1/admin/attachments/{photo_id}"), &elsewhere)
+            .await
+            .status(),
+        404
+    );
+    let county = crate::helpers::staff_in(&app, "r.files", "410122", &[Role::Registrar]).await;
+    assert_eq!(
+        app.get_as(&format!("/api/v1/admin/attachments/{photo_id}"), &county)
+            .await
+            .status(),
+        200
+    );
+}

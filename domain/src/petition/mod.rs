@@ -3,11 +3,13 @@
 //! says what event it records; and the deadlines the regulation sets, computed on the shared
 //! working calendar.
 
+mod attachment;
 mod deadline;
 mod intake;
 mod lifecycle;
 mod repeat;
 
+pub use attachment::{AttachmentKind, MAX_PER_PETITION, strip_metadata};
 pub use deadline::{Deadline, DeadlineKind, DueStatus, Periods};
 pub use intake::{
     Channel, GroupMatter, NewPetition, PetitionKind, Submission, normalise_query_code, query_code,

@@ -104,6 +104,8 @@ pub struct Registration {
     pub repeat_of: Option<Uuid>,
     /// Where the routing rules send it first.
     pub routed_to: Option<Uuid>,
+    /// Files the uploader sent first, to link to the petition: (ids, uploader kind, uploader id).
+    pub attachments: (Vec<Uuid>, &'static str, String),
     pub tracking_prefix: String,
     /// Keyed hash of the query code, computed by the caller (who holds the key).
     pub query_code_hash: QueryCodeHasher,
@@ -236,6 +238,20 @@ where
     }
     .insert(&txn)
     .await?;
+    let (attachment_ids, uploader_kind, uploader_id) = &reg.attachments;
+    let linked =
+        super::attachments::link(&txn, attachment_ids, uploader_kind, uploader_id, id).await?;
+    if linked != attachment_ids.len() as u64 {
+        return Err(DomainError::invalid(
+            "attachment_ids",
+            "attachment_not_available",
+            Text::new(
+                "附件不存在、不属于您或已被使用",
+                "an attachment does not exist, is not yours or is already used",
+            ),
+        )
+        .into());
+    }
     petition_event::ActiveModel {
         id: Set(Uuid::now_v7()),
         petition_id: Set(id),
