@@ -203,6 +203,25 @@ impl MigrationTrait for Migration {
             )
             .await?;
 
+        // 联合办理: further bodies handling a complex case together with the handling body.
+        manager
+            .create_table(
+                Table::create()
+                    .table("petition_co_handlers")
+                    .col(uuid("petition_id"))
+                    .col(uuid("org_id"))
+                    .primary_key(Index::create().col("petition_id").col("org_id"))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_petition_co_handlers_petition")
+                            .from("petition_co_handlers", "petition_id")
+                            .to("petitions", "id")
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+
         // Files uploaded first, then linked to a petition on submission.
         manager
             .create_table(
@@ -317,6 +336,7 @@ impl MigrationTrait for Migration {
             "supervision_orders",
             "routing_rules",
             "attachments",
+            "petition_co_handlers",
             "petition_events",
             "petitions",
             "counters",

@@ -55,6 +55,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(supervision::assign_owner)
         .service(supervision::issue_order)
         .service(supervision::reply_order)
+        .service(supervision::set_joint_handling)
         .service(routing::list)
         .service(routing::set)
         .service(routing::remove)

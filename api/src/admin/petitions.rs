@@ -48,7 +48,7 @@ pub struct StaffTimelineEntry {
     "channel": "online", "checkpoint": "township", "handling_org_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f61",
     "accused_org_id": null, "citizen_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f64", "petitioner": null,
     "flag_reason": null, "repeat_of": null, "routed_to_org_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f61",
-    "owner_leader_id": null, "supervision_orders": [],
+    "owner_leader_id": null, "co_handling_org_ids": [], "supervision_orders": [],
     "allowed_actions": ["refuse", "accept", "object", "escalate"],
     "events": [{"at": "2026-11-26T09:00:00+08:00", "event": "forwarded", "from_state": "registered",
                 "to_state": "awaiting_acceptance", "actor_kind": "staff", "actor_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f65",
@@ -72,6 +72,8 @@ pub struct StaffPetitionView {
     pub routed_to_org_id: Option<Uuid>,
     /// The leader who owns the case (包案).
     pub owner_leader_id: Option<Uuid>,
+    /// Further bodies handling it jointly (联合办理).
+    pub co_handling_org_ids: Vec<Uuid>,
     pub supervision_orders: Vec<super::supervision::SupervisionOrderView>,
     /// What may be done now (whoever asks); each is a value of `action` below.
     pub allowed_actions: Vec<ActionKind>,
@@ -122,6 +124,7 @@ async fn staff_view(state: &AppState, row: PetitionRow) -> Result<StaffPetitionV
         repeat_of: row.repeat_of,
         routed_to_org_id: row.routed_to_org_id,
         owner_leader_id: row.owner_leader_id,
+        co_handling_org_ids: petitions::co_handlers(&state.db, row.id).await?,
         supervision_orders: petitions::supervision_orders(&state.db, row.id)
             .await?
             .into_iter()

@@ -307,3 +307,90 @@ pub async fn reply_order(
         .ok_or_else(not_found)?;
     Ok(web::Json(answered.into()))
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"org_ids": ["0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f70", "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f72"]}))]
+pub struct JointBody {
+    /// The further bodies (at most 5); an empty list ends joint handling.
+    pub org_ids: Vec<Uuid>,
+}
+
+/// Set the bodies handling a complex case jointly (联合办理) with the handling body
+/// (registrars, supervisors). They see and work on the case; the accused never joins.
+#[utoipa::path(
+    tag = "admin-petitions",
+    operation_id = "setJointHandling",
+    params(("id" = Uuid, Path, description = "Petition id")),
+    request_body = JointBody,
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 204, description = "Set"),
+        (status = 404, description = "No such petition in the caller's scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown or too many bodies, or the accused organisation", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/petitions/{id}/joint-handling")]
+pub async fn set_joint_handling(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    origin: RequestOrigin,
+    id: web::Path<Uuid>,
+    body: ApiJson<JointBody>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require_any(&[Role::Registrar, Role::Supervisor])?;
+    let row = visible_petition(&state, &staff, id.into_inner()).await?;
+    let mut orgs = body.0.org_ids;
+    orgs.sort();
+    orgs.dedup();
+    let invalid = |code: &'static str, zh: &'static str, en: &'static str| {
+        ApiError::from(DomainError::invalid("org_ids", code, Text::new(zh, en)))
+    };
+    if orgs.len() > 5 {
+        return Err(invalid(
+            "too_many_co_handlers",
+            "联合办理单位最多 5 个",
+            "at most 5 joint handlers",
+        ));
+    }
+    for org in &orgs {
+        let unit = fengqiao_infra::db::org::get(&state.db, *org)
+            .await
+            .map_err(|_| invalid("unknown_org", "联合办理单位不存在", "no such organisation"))?;
+        if row.accused_org_id == Some(unit.id) {
+            return Err(invalid(
+                "accused_may_not_receive",
+                "检举控告事项不得交由被检举控告的组织办理",
+                "an accusation may not be handled by the organisation it accuses",
+            ));
+        }
+    }
+    let now = Utc::now();
+    let txn = state.begin_change().await?;
+    petitions::set_co_handlers(&txn, row.id, &orgs).await?;
+    petitions::record_note(
+        &txn,
+        &row,
+        Note {
+            event: "joint_handling_set",
+            actor_id: staff.account.id,
+            reason: None,
+            detail: json!({"org_ids": orgs}),
+            topic: Some("petition.joint_handling_set"),
+            now,
+        },
+    )
+    .await?;
+    state
+        .audit_in(
+            &txn,
+            &staff.actor(),
+            &origin.0,
+            Event::new("petition.joint_handling_set")
+                .on("petition", row.id)
+                .with(json!({"org_ids": orgs})),
+        )
+        .await?;
+    txn.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}

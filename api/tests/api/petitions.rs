@@ -1234,3 +1234,58 @@ async fn attachments_are_typed_by_their_bytes_cleaned_and_shown_only_to_those_wh
         200
     );
 }
+
+#[tokio::test]
+async fn bodies_handling_a_case_jointly_see_it_and_the_accused_never_joins() {
+    use fengqiao_domain::identity::Role;
+    let (app, _) = spawn_demo_app().await;
+    let citizen = app.dev_citizen("joint").await;
+    let token = citizen["access_token"].as_str().unwrap();
+    let submitted: Value = submit(&app, token, "joint-key-000001", &road_complaint(&app).await)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = submitted["id"].as_str().unwrap();
+    let registrar = crate::helpers::staff_in(&app, "r.joint", "410122", &[Role::Registrar]).await;
+    let housing =
+        crate::helpers::staff_in(&app, "h.housing", "410122-d-zj", &[Role::Handler]).await;
+    assert_eq!(
+        app.get_as(&format!("/api/v1/admin/petitions/{id}"), &housing)
+            .await
+            .status(),
+        404
+    );
+
+    let housing_org = app.org_id("410122-d-zj").await;
+    let res = app
+        .post_json_as(
+            &format!("/api/v1/admin/petitions/{id}/joint-handling"),
+            &registrar,
+            &json!({"org_ids": [housing_org]}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    let seen = app
+        .get_as(&format!("/api/v1/admin/petitions/{id}"), &housing)
+        .await;
+    assert_eq!(seen.status(), 200);
+    let detail: Value = seen.json().await.unwrap();
+    assert_eq!(detail["co_handling_org_ids"], json!([housing_org]));
+    let inbox: Value = app
+        .get_as("/api/v1/admin/petitions", &housing)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(inbox["items"].as_array().unwrap().len(), 1);
+
+    let res = app
+        .post_json_as(
+            &format!("/api/v1/admin/petitions/{id}/joint-handling"),
+            &registrar,
+            &json!({"org_ids": [uuid::Uuid::now_v7()]}),
+        )
+        .await;
+    assert_eq!(problem(res, 422).await["errors"][0]["code"], "unknown_org");
+}

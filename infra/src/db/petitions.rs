@@ -598,10 +598,16 @@ pub async fn inbox(
                 .into_query()
         };
         use sea_orm::QueryTrait;
+        let jointly = super::entities::petition_co_handler::Entity::find()
+            .select_only()
+            .column(super::entities::petition_co_handler::Column::PetitionId)
+            .filter(super::entities::petition_co_handler::Column::OrgId.in_subquery(units()))
+            .into_query();
         q = q.filter(
             Condition::any()
                 .add(petition::Column::TownshipId.in_subquery(units()))
-                .add(petition::Column::HandlingOrgId.in_subquery(units())),
+                .add(petition::Column::HandlingOrgId.in_subquery(units()))
+                .add(petition::Column::Id.in_subquery(jointly)),
         );
         // An accusation never reaches the accused: staff of the accused organisation, or of
         // one below it, do not see it (their own unit and its ancestors are in their path).
@@ -665,12 +671,28 @@ pub async fn visible_to(
     let township = path(Some(row.township_id)).await?.unwrap_or_default();
     let handling = path(row.handling_org_id).await?;
     let accused = path(row.accused_org_id).await?;
-    Ok(fengqiao_domain::petition::staff_may_see(
+    if fengqiao_domain::petition::staff_may_see(
         scope,
         &township,
         handling.as_deref(),
         accused.as_deref(),
-    ))
+    ) {
+        return Ok(true);
+    }
+    // A body handling it jointly sees it too (still never the accused).
+    for org in co_handlers(db, row.id).await? {
+        let co = path(Some(org)).await?;
+        if fengqiao_domain::petition::staff_may_see(
+            scope,
+            &township,
+            co.as_deref(),
+            accused.as_deref(),
+        ) && co.as_deref().is_some_and(|p| scope.covers(p))
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// The calendar entries between two days (inclusive).
@@ -1056,4 +1078,41 @@ pub async fn delete_routing_rule(db: &impl ConnectionTrait, id: Uuid) -> Result<
         .await?
         .rows_affected
         > 0)
+}
+
+/// The further bodies handling a petition jointly.
+pub async fn co_handlers(
+    db: &impl ConnectionTrait,
+    petition_id: Uuid,
+) -> Result<Vec<Uuid>, StoreError> {
+    use super::entities::petition_co_handler;
+    Ok(petition_co_handler::Entity::find()
+        .filter(petition_co_handler::Column::PetitionId.eq(petition_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| c.org_id)
+        .collect())
+}
+
+/// Replaces the set of bodies handling a petition jointly.
+pub async fn set_co_handlers(
+    db: &impl ConnectionTrait,
+    petition_id: Uuid,
+    orgs: &[Uuid],
+) -> Result<(), StoreError> {
+    use super::entities::petition_co_handler;
+    petition_co_handler::Entity::delete_many()
+        .filter(petition_co_handler::Column::PetitionId.eq(petition_id))
+        .exec(db)
+        .await?;
+    for org in orgs {
+        petition_co_handler::ActiveModel {
+            petition_id: Set(petition_id),
+            org_id: Set(*org),
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
 }

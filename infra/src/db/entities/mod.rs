@@ -16,6 +16,7 @@ pub mod leader;
 pub mod org_unit;
 pub mod outbox;
 pub mod petition;
+pub mod petition_co_handler;
 pub mod petition_event;
 pub mod reception_rule;
 pub mod refresh_token;
