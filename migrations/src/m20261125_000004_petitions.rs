@@ -134,6 +134,9 @@ impl MigrationTrait for Migration {
                     // The next staff deadline, kept with every transition for the work lists.
                     .col(date_null("next_deadline"))
                     .col(string_len_null("deadline_kind", 24))
+                    // The work list's order: the next deadline, or 9999-12-31 when there is none,
+                    // so one plain index serves "soonest first" on both backends.
+                    .col(date("sort_deadline"))
                     // The day the overdue job found the deadline missed (reset by a transition).
                     .col(date_null("overdue_since"))
                     .col(boolean("flagged").default(false))

@@ -231,13 +231,7 @@ pub async fn inbox(
         due_by,
     };
     let rows = petitions::inbox(&state.db, &staff.scope(), &filter, limit.get() + 1, after).await?;
-    let page = Page::from_overfetch(rows, limit, |r| {
-        format!(
-            "{}|{}",
-            r.next_deadline.map(|d| d.to_string()).unwrap_or_default(),
-            r.id
-        )
-    });
+    let page = Page::from_overfetch(rows, limit, |r| format!("{}|{}", r.sort_deadline, r.id));
     let mut items = Vec::with_capacity(page.items.len());
     for row in page.items {
         items.push(view_of(&state, row).await?);

@@ -1289,3 +1289,79 @@ async fn bodies_handling_a_case_jointly_see_it_and_the_accused_never_joins() {
         .await;
     assert_eq!(problem(res, 422).await["errors"][0]["code"], "unknown_org");
 }
+
+#[tokio::test]
+async fn the_work_list_pages_soonest_deadline_first_without_repeats() {
+    use fengqiao_domain::identity::Role;
+    let (app, admin) = spawn_demo_app().await;
+    let citizen = app.dev_citizen("many").await;
+    let token = citizen["access_token"].as_str().unwrap();
+    let mut ids = Vec::new();
+    for (i, title) in [
+        "道路积水请求处理一",
+        "路灯损坏请求维修二",
+        "垃圾清运不及时三",
+        "公交站牌缺失请求四",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut body = road_complaint(&app).await;
+        body["title"] = json!(title);
+        body["content"] = json!(format!(
+            "第{i}件不同的事情，内容各不相同，请相关部门处理解决。"
+        ));
+        body["category_code"] = json!(["transport", "housing", "environment", "other"][i]);
+        let res: Value = submit(&app, token, &format!("worklist-key-{i:04}"), &body)
+            .await
+            .json()
+            .await
+            .unwrap();
+        ids.push(res["id"].as_str().unwrap().to_owned());
+    }
+    // Forward two so their deadlines differ from the others'.
+    let registrar = crate::helpers::staff_in(&app, "r.list", "410122", &[Role::Registrar]).await;
+    let guandu = app.org_id("410122-101").await;
+    for id in &ids[..2] {
+        assert_eq!(
+            act(
+                &app,
+                &registrar,
+                id,
+                json!({"action": "forward", "to_org_id": guandu})
+            )
+            .await
+            .status(),
+            200
+        );
+    }
+    let mut seen = Vec::new();
+    let mut deadlines = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/admin/petitions?limit=1&cursor={c}"),
+            None => "/api/v1/admin/petitions?limit=1".to_owned(),
+        };
+        let page: Value = app.get_as(&path, &admin).await.json().await.unwrap();
+        for item in page["items"].as_array().unwrap() {
+            seen.push(item["id"].as_str().unwrap().to_owned());
+            deadlines.push(
+                item["next_deadline"]
+                    .as_str()
+                    .unwrap_or("9999-12-31")
+                    .to_owned(),
+            );
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 4);
+    let unique: std::collections::HashSet<_> = seen.iter().collect();
+    assert_eq!(unique.len(), 4);
+    let mut sorted = deadlines.clone();
+    sorted.sort();
+    assert_eq!(deadlines, sorted, "soonest deadline first");
+}

@@ -21,6 +21,12 @@ pub use category::Model as CategoryRow;
 pub use petition::Model as PetitionRow;
 pub use petition_event::Model as PetitionEventRow;
 
+/// The work list's stand-in for "no deadline": after every real one.
+pub const NO_DEADLINE: NaiveDate = match NaiveDate::from_ymd_opt(9999, 12, 31) {
+    Some(d) => d,
+    None => NaiveDate::MIN,
+};
+
 /// The snake_case name serde gives an enum value, as stored in text columns.
 pub fn text_of<T: Serialize>(value: &T) -> String {
     serde_json::to_value(value)
@@ -228,6 +234,7 @@ where
         outcome: Set(None),
         next_deadline: Set(reg.next_deadline),
         deadline_kind: Set(reg.next_deadline.map(|_| "dispose".to_owned())),
+        sort_deadline: Set(reg.next_deadline.unwrap_or(NO_DEADLINE)),
         overdue_since: Set(None),
         flagged: Set(reg.flag_reason.is_some()),
         flag_reason: Set(reg.flag_reason.clone()),
@@ -498,6 +505,12 @@ where
             petition::Column::DeadlineKind,
             sea_orm::sea_query::Expr::value(applied.next_deadline.map(|d| text_of(&d.kind))),
         )
+        .col_expr(
+            petition::Column::SortDeadline,
+            sea_orm::sea_query::Expr::value(
+                applied.next_deadline.map_or(NO_DEADLINE, |d| d.last_day),
+            ),
+        )
         // A transition sets a new obligation: the overdue job judges it afresh.
         .col_expr(
             petition::Column::OverdueSince,
@@ -587,7 +600,6 @@ pub async fn inbox(
     after: Option<(Option<NaiveDate>, Uuid)>,
 ) -> Result<Vec<PetitionRow>, StoreError> {
     use sea_orm::Condition;
-    use sea_orm::sea_query::{Expr, ExprTrait};
     let mut q = petition::Entity::find();
     if let fengqiao_domain::identity::OrgScope::Subtree(prefix) = scope {
         let units = || {
@@ -630,23 +642,20 @@ pub async fn inbox(
     if let Some(due_by) = filter.due_by {
         q = q.filter(petition::Column::NextDeadline.lte(due_by));
     }
-    // Keyset over (deadline with no deadline last, id): a far-future stand-in keeps one order
-    // on both backends.
-    let far = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
-    let deadline = Expr::expr(Expr::col(petition::Column::NextDeadline).if_null(far));
+    // Keyset over (sort_deadline, id), served by one index.
     if let Some((after_deadline, after_id)) = after {
-        let after_deadline = after_deadline.unwrap_or(far);
+        let after_deadline = after_deadline.unwrap_or(NO_DEADLINE);
         q = q.filter(
             Condition::any()
-                .add(deadline.clone().gt(after_deadline))
+                .add(petition::Column::SortDeadline.gt(after_deadline))
                 .add(
                     Condition::all()
-                        .add(deadline.clone().eq(after_deadline))
+                        .add(petition::Column::SortDeadline.eq(after_deadline))
                         .add(petition::Column::Id.gt(after_id)),
                 ),
         );
     }
-    Ok(q.order_by_asc(deadline)
+    Ok(q.order_by_asc(petition::Column::SortDeadline)
         .order_by_asc(petition::Column::Id)
         .limit(limit)
         .all(db)

@@ -43,6 +43,7 @@ pub struct Model {
     pub outcome: Option<String>,
     pub next_deadline: Option<Date>,
     pub deadline_kind: Option<String>,
+    pub sort_deadline: Date,
     pub overdue_since: Option<Date>,
     pub flagged: bool,
     pub flag_reason: Option<String>,
