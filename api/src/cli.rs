@@ -49,10 +49,25 @@ enum Command {
     },
     /// Print the effective configuration, secrets redacted.
     CheckConfig,
+    /// Synthetic data for benchmarks.
+    Seed {
+        #[command(subcommand)]
+        action: SeedAction,
+    },
     /// The audit trail.
     Audit {
         #[command(subcommand)]
         action: AuditAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum SeedAction {
+    /// Add synthetic petitions (tracking numbers `SEED…`) spread over the townships; needs the
+    /// organisation tree (run once with `--demo` first).
+    Petitions {
+        #[arg(long, default_value_t = 1_000_000)]
+        count: u64,
     },
 }
 
@@ -170,6 +185,9 @@ fn run_async(command: Command, settings: Settings) -> anyhow::Result<()> {
             Command::Audit {
                 action: AuditAction::Verify,
             } => audit_verify(settings).await,
+            Command::Seed {
+                action: SeedAction::Petitions { count },
+            } => seed_petitions(settings, count).await,
             Command::Openapi | Command::CheckConfig => Ok(()),
         }
     })
@@ -219,6 +237,35 @@ async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()
         }
     }
     conn.close().await?;
+    Ok(())
+}
+
+async fn seed_petitions(settings: Settings, count: u64) -> anyhow::Result<()> {
+    use fengqiao_domain::org::OrgKind;
+    use fengqiao_domain::pagination::PageLimit;
+    let conn = db::connect(&settings).await.context("opening the database")?;
+    db::migrate_up(&conn).await?;
+    let scope = fengqiao_domain::identity::OrgScope::All;
+    let units = db::org::list(&conn, &scope, None, PageLimit::parse(Some(100)).map_err(|e| anyhow::anyhow!("{}", e.message.en))?, None).await?;
+    let townships: Vec<uuid::Uuid> = units
+        .items
+        .iter()
+        .filter(|u| matches!(u.kind, OrgKind::Township | OrgKind::Street))
+        .map(|u| u.id)
+        .collect();
+    if townships.is_empty() {
+        anyhow::bail!("no townships: start once with --demo (or create the tree) first");
+    }
+    let (citizen, _) = db::citizens::upsert_by_openid(&conn, "seed:benchmark", None, None, chrono::Utc::now()).await?;
+    let bar = indicatif::ProgressBar::new(count);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} petitions {per_sec} eta {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    db::petitions::seed(&conn, count, 500, &townships, citizen.id, |done| bar.set_position(done)).await?;
+    bar.finish();
+    conn.close().await?;
+    println!("seeded {count} petitions");
     Ok(())
 }
 

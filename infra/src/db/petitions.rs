@@ -1125,3 +1125,82 @@ pub async fn set_co_handlers(
     }
     Ok(())
 }
+
+/// Fills the register with `count` synthetic petitions for benchmarks, `batch` rows per insert,
+/// calling `progress` after each batch. Every row is marked by its `SEED` tracking number.
+pub async fn seed(
+    db: &sea_orm::DatabaseConnection,
+    count: u64,
+    batch: u64,
+    townships: &[Uuid],
+    citizen_id: Uuid,
+    mut progress: impl FnMut(u64),
+) -> Result<(), StoreError> {
+    let categories = ["land", "housing", "labour", "transport", "environment", "other"];
+    let states = ["registered", "awaiting_acceptance", "in_handling", "answered", "closed"];
+    let today = chrono::Utc::now().date_naive();
+    let now = Utc::now();
+    let mut done = 0;
+    while done < count {
+        let n = batch.min(count - done);
+        let rows: Vec<petition::ActiveModel> = (done..done + n)
+            .map(|i| {
+                let idx = usize::try_from(i).unwrap_or(0);
+                let offset = i64::try_from(i % 61).unwrap_or(0) - 30;
+                let deadline = today + chrono::Duration::days(offset);
+                petition::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    tracking_no: Set(format!("SEED{i:012}")),
+                    query_code_hash: Set(String::new()),
+                    kind: Set("complaint".into()),
+                    channel: Set("online".into()),
+                    category_code: Set(categories[idx % categories.len()].into()),
+                    matter_category: Set("claim".into()),
+                    rateable: Set(true),
+                    title: Set(format!("基准测试信访事项 {i}")),
+                    content: Set("用于性能基准测试的合成数据，不代表真实信访事项。".into()),
+                    township_id: Set(townships[idx % townships.len()]),
+                    village_id: Set(None),
+                    latitude: Set(None),
+                    longitude: Set(None),
+                    group_size: Set(None),
+                    citizen_id: Set(Some(citizen_id)),
+                    petitioner_name: Set(None),
+                    petitioner_phone: Set(None),
+                    petitioner_phone_hash: Set(None),
+                    state: Set(states[idx % states.len()].into()),
+                    checkpoint: Set("township".into()),
+                    handling_org_id: Set(None),
+                    routed_to_org_id: Set(None),
+                    accused_org_id: Set(None),
+                    owner_leader_id: Set(None),
+                    registered_on: Set(today),
+                    sent_on: Set(None),
+                    accepted_on: Set(None),
+                    answered_on: Set(None),
+                    review_requested_on: Set(None),
+                    review_decided_on: Set(None),
+                    rereview_requested_on: Set(None),
+                    rereview_decided_on: Set(None),
+                    extension_days: Set(None),
+                    rating: Set(None),
+                    outcome: Set(None),
+                    next_deadline: Set(Some(deadline)),
+                    deadline_kind: Set(Some("dispose".into())),
+                    sort_deadline: Set(deadline),
+                    overdue_since: Set(None),
+                    flagged: Set(false),
+                    flag_reason: Set(None),
+                    repeat_of: Set(None),
+                    version: Set(0),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                }
+            })
+            .collect();
+        petition::Entity::insert_many(rows).exec(db).await?;
+        done += n;
+        progress(done);
+    }
+    Ok(())
+}
