@@ -243,10 +243,19 @@ async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()
 async fn seed_petitions(settings: Settings, count: u64) -> anyhow::Result<()> {
     use fengqiao_domain::org::OrgKind;
     use fengqiao_domain::pagination::PageLimit;
-    let conn = db::connect(&settings).await.context("opening the database")?;
+    let conn = db::connect(&settings)
+        .await
+        .context("opening the database")?;
     db::migrate_up(&conn).await?;
     let scope = fengqiao_domain::identity::OrgScope::All;
-    let units = db::org::list(&conn, &scope, None, PageLimit::parse(Some(100)).map_err(|e| anyhow::anyhow!("{}", e.message.en))?, None).await?;
+    let units = db::org::list(
+        &conn,
+        &scope,
+        None,
+        PageLimit::parse(Some(100)).map_err(|e| anyhow::anyhow!("{}", e.message.en))?,
+        None,
+    )
+    .await?;
     let townships: Vec<uuid::Uuid> = units
         .items
         .iter()
@@ -256,13 +265,20 @@ async fn seed_petitions(settings: Settings, count: u64) -> anyhow::Result<()> {
     if townships.is_empty() {
         anyhow::bail!("no townships: start once with --demo (or create the tree) first");
     }
-    let (citizen, _) = db::citizens::upsert_by_openid(&conn, "seed:benchmark", None, None, chrono::Utc::now()).await?;
+    let (citizen, _) =
+        db::citizens::upsert_by_openid(&conn, "seed:benchmark", None, None, chrono::Utc::now())
+            .await?;
     let bar = indicatif::ProgressBar::new(count);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} petitions {per_sec} eta {eta}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} petitions {per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    db::petitions::seed(&conn, count, 500, &townships, citizen.id, |done| bar.set_position(done)).await?;
+    db::petitions::seed(&conn, count, 500, &townships, citizen.id, |done| {
+        bar.set_position(done)
+    })
+    .await?;
     bar.finish();
     conn.close().await?;
     println!("seeded {count} petitions");

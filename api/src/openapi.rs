@@ -124,6 +124,12 @@ fn add_shared_errors(path: &str, op: &mut Operation) {
         );
         add("403", "The caller's roles do not allow this (`forbidden`)");
     }
+    if op.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
+        add(
+            "400",
+            "A malformed path or query parameter (`invalid_path_parameter`, `invalid_field`, `unknown_field`)",
+        );
+    }
     if op.request_body.is_some() {
         add(
             "400",

@@ -466,6 +466,15 @@ impl Settings {
                 .push("auth.jwt_secret is a placeholder value; generate a random one".into()),
             Some(_) => {}
         }
+        for retired in &self.auth.retired_jwt_keys {
+            let secret = retired.secret.expose();
+            if secret.len() < MIN_SECRET_LEN || looks_like_a_placeholder(secret) {
+                problems.push(format!(
+                    "auth.retired_jwt_keys {:?} is short or a placeholder: it would still verify tokens",
+                    retired.id
+                ));
+            }
+        }
         match &self.crypto.key {
             None => problems.push(
                 "crypto.key is not set: personal data cannot be encrypted (FENGQIAO_CRYPTO__KEY)"

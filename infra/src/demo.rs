@@ -7,7 +7,7 @@
 use chrono::Utc;
 use fengqiao_domain::identity::{Role, Roles};
 use fengqiao_domain::org::{NewOrgUnit, OrgCode, OrgKind, OrgName};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -163,7 +163,7 @@ pub async fn load_if_empty(db: &DatabaseConnection) -> Result<Option<DemoLoaded>
     let password = crate::password::generate();
     let password_hash =
         crate::password::hash(&password).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let now = Utc::now();
 
     let unit = |code: &str, name: &str, kind, parent_id| -> Result<NewOrgUnit, StoreError> {
@@ -369,7 +369,7 @@ pub async fn load_if_empty(db: &DatabaseConnection) -> Result<Option<DemoLoaded>
         .await?;
     }
 
-    staff::create(
+    let admin = staff::create(
         &txn,
         staff::NewStaff {
             username: ADMIN_USERNAME.into(),
@@ -379,6 +379,16 @@ pub async fn load_if_empty(db: &DatabaseConnection) -> Result<Option<DemoLoaded>
             roles: Roles::new(vec![Role::Administrator]),
         },
         true,
+    )
+    .await?;
+    crate::db::audit::append_in(
+        &txn,
+        &crate::db::audit::Actor::system(),
+        &crate::db::audit::Origin::default(),
+        crate::db::audit::Event::new("staff.created")
+            .on("staff", admin.id)
+            .with(serde_json::json!({"via": "demo data"})),
+        now,
     )
     .await?;
     txn.commit().await?;

@@ -125,21 +125,26 @@ pub async fn login(
         Ok(name) => db::staff::find_for_login(&state.db, name.as_str()).await?,
         Err(_) => None,
     };
-    if let Some(record) = &found
-        && policy.is_locked(record.locked_until, now)
-    {
-        let until = record.locked_until.unwrap_or(now);
-        state
-            .audit(
-                &Actor::staff(
-                    record.account.id,
-                    record.account.roles.iter().map(|r| r.as_str()),
-                ),
-                &origin,
-                Event::new("staff.login.refused_locked").on("staff", record.account.id),
-            )
-            .await?;
-        return Err(account_locked((until - now).num_seconds().max(1)));
+    // The attempt is counted before the slow password check, so parallel guesses cannot all
+    // slip past the lock.
+    let mut attempt = 0;
+    if let Some(record) = &found {
+        match db::staff::begin_attempt(&state.db, record.account.id, &policy, now).await? {
+            db::staff::Attempt::Allowed { count } => attempt = count,
+            db::staff::Attempt::Locked { until } => {
+                state
+                    .audit(
+                        &Actor::staff(
+                            record.account.id,
+                            record.account.roles.iter().map(|r| r.as_str()),
+                        ),
+                        &origin,
+                        Event::new("staff.login.refused_locked").on("staff", record.account.id),
+                    )
+                    .await?;
+                return Err(account_locked((until - now).num_seconds().max(1)));
+            }
+        }
     }
     let stored = found
         .as_ref()
@@ -166,7 +171,7 @@ pub async fn login(
     if !matches {
         let txn = state.begin_change().await?;
         let locked_until =
-            db::staff::record_failed_login(&txn, record.account.id, &policy, now).await?;
+            db::staff::fail_attempt(&txn, record.account.id, &policy, attempt, now).await?;
         let event = if locked_until.is_some() {
             "staff.login.locked"
         } else {
@@ -221,7 +226,7 @@ pub async fn login(
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("TOTP enabled without a secret")))?;
         if !totp_ok(&state, record.account.id, secret, &code).await? {
             let txn = state.begin_change().await?;
-            db::staff::record_failed_login(&txn, record.account.id, &policy, now).await?;
+            db::staff::fail_attempt(&txn, record.account.id, &policy, attempt, now).await?;
             state
                 .audit_in(
                     &txn,

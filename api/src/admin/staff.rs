@@ -219,7 +219,22 @@ pub async fn update(
         Some(roles) => Some(Roles::new(roles)),
         None => None,
     };
-    // Every rule is checked before anything is written, so a refused request changes nothing.
+    if roles.is_none() && body.active.is_none() {
+        return Err(DomainError::invalid(
+            "roles",
+            "nothing_to_change",
+            Text::new(
+                "请至少修改角色或启用状态之一",
+                "change the roles or the active flag",
+            ),
+        )
+        .into());
+    }
+    // Every rule is checked before anything is written, inside the transaction and under the
+    // chain's lock, so two administrators demoting each other at once cannot both pass the
+    // last-administrator check.
+    let txn = state.begin_change().await?;
+    fengqiao_infra::db::audit::lock_chain(&txn).await?;
     let admin_now = target.active && target.roles.has(Role::Administrator);
     let admin_after = body.active.unwrap_or(target.active)
         && roles
@@ -231,10 +246,9 @@ pub async fn update(
         own_account: id == staff.account.id,
         deactivates: body.active == Some(false),
         ends_an_administrator: admin_now && !admin_after,
-        other_administrators: db::staff::count_other_active_administrators(&state.db, id).await?,
+        other_administrators: db::staff::count_other_active_administrators(&txn, id).await?,
     }
     .check()?;
-    let txn = state.begin_change().await?;
     db::staff::update(&txn, id, roles.as_ref(), body.active).await?;
     if let Some(roles) = &roles {
         state

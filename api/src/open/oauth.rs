@@ -67,6 +67,10 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
     }
     let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
     let (id, secret) = decoded.split_once(':')?;
+    // Control characters are never part of credentials (and a NUL cannot reach the database).
+    if id.chars().chain(secret.chars()).any(char::is_control) {
+        return None;
+    }
     Some((id.to_owned(), secret.to_owned()))
 }
 

@@ -361,3 +361,20 @@ async fn citizen_and_staff_tokens_do_not_cross() {
         "invalid_token"
     );
 }
+
+#[tokio::test]
+async fn a_double_tapped_first_sign_in_makes_one_citizen() {
+    let app = spawn_app().await;
+    let body = json!({"openid": "double-tap"});
+    let results = futures_util::future::join_all(
+        (0..8).map(|_| app.post_json("/api/v1/auth/dev-login", &body)),
+    )
+    .await;
+    let mut ids = std::collections::HashSet::new();
+    for res in results {
+        assert_eq!(res.status(), 200);
+        let body: Value = res.json().await.unwrap();
+        ids.insert(body["citizen"]["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(ids.len(), 1);
+}

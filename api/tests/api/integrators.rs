@@ -523,3 +523,20 @@ async fn the_client_secret_is_stored_only_as_a_hash() {
         "client_id, name, secret_hash and scopes were read"
     );
 }
+
+#[tokio::test]
+async fn control_characters_in_basic_credentials_are_an_invalid_client() {
+    use base64::Engine as _;
+    let (app, _) = spawn_demo_app().await;
+    let credentials = base64::engine::general_purpose::STANDARD.encode(b"a\0b:secret");
+    let res = app
+        .client
+        .post(app.url("/api/v1/oauth/token"))
+        .header("authorization", format!("Basic {credentials}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(res, 401).await["code"], "invalid_client");
+}

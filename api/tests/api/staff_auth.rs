@@ -461,3 +461,57 @@ async fn a_refused_change_changes_nothing_and_the_last_administrator_stays() {
         .await;
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn two_administrators_demoting_each_other_at_once_leave_one() {
+    let (app, admin) = spawn_demo_app().await;
+    let second = staff_token(&app, "admin.peer", &[Role::Administrator]).await;
+    let me: Value = app
+        .get_as("/api/v1/admin/me", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let peer: Value = app
+        .get_as("/api/v1/admin/me", &second)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let demote = |token: String, id: String| {
+        let client = app.client.clone();
+        let url = app.url(&format!("/api/v1/admin/staff/{id}"));
+        async move {
+            client
+                .patch(url)
+                .bearer_auth(token)
+                .json(&json!({"roles": ["handler"]}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let (a, b) = tokio::join!(
+        demote(admin.clone(), peer["id"].as_str().unwrap().to_owned()),
+        demote(second.clone(), me["id"].as_str().unwrap().to_owned())
+    );
+    let statuses = [a, b];
+    assert!(statuses.contains(&200), "{statuses:?}");
+    assert!(
+        statuses.iter().any(|s| *s != 200),
+        "both cannot succeed: {statuses:?}"
+    );
+    let res = app
+        .patch_json_as(
+            &format!("/api/v1/admin/staff/{}", me["id"].as_str().unwrap()),
+            &admin,
+            &json!({}),
+        )
+        .await;
+    assert!(
+        res.status() == 422 || res.status() == 401,
+        "an empty change is refused (or the token is gone)"
+    );
+}

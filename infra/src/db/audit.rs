@@ -150,6 +150,17 @@ pub async fn append(
     Ok(seq)
 }
 
+/// Takes the chain's lock now, for a change whose checks must not race with another change:
+/// on PostgreSQL the advisory lock that appends take (held to the end of the transaction);
+/// on SQLite the write transaction already excludes other writers.
+pub async fn lock_chain(txn: &DatabaseTransaction) -> Result<(), StoreError> {
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({AUDIT_LOCK_KEY})"))
+            .await?;
+    }
+    Ok(())
+}
+
 /// Appends one entry inside the transaction of the change it records, so the change and its
 /// entry commit together or not at all. Appends take turns (an advisory lock held to the end
 /// of the transaction on PostgreSQL; on SQLite the transaction must be a write transaction,

@@ -37,8 +37,11 @@ pub async fn upsert_by_openid(
         row.updated_at = Set(now);
         return Ok((row.update(db).await?, false));
     }
-    let inserted = citizen::ActiveModel {
-        id: Set(Uuid::now_v7()),
+    // ON CONFLICT DO NOTHING: a concurrent first sign-in of the same person inserts nothing and
+    // finds the row the other made (a failed insert would abort the whole transaction).
+    let id = Uuid::now_v7();
+    let inserted = citizen::Entity::insert(citizen::ActiveModel {
+        id: Set(id),
         openid: Set(openid.to_owned()),
         unionid: Set(unionid.map(str::to_owned)),
         session_key: Set(sealed_session_key),
@@ -52,24 +55,18 @@ pub async fn upsert_by_openid(
         active: Set(true),
         created_at: Set(now),
         updated_at: Set(now),
-    }
-    .insert(db)
-    .await;
-    match inserted {
-        Ok(row) => Ok((row, true)),
-        Err(e)
-            if matches!(
-                e.sql_err(),
-                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-            ) =>
-        {
-            let row = find_by_openid(db, openid)
-                .await?
-                .ok_or_else(|| StoreError::Corrupt("citizen vanished after a conflict".into()))?;
-            Ok((row, false))
-        }
-        Err(e) => Err(e.into()),
-    }
+    })
+    .on_conflict(
+        sea_orm::sea_query::OnConflict::column(citizen::Column::Openid)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    let row = find_by_openid(db, openid)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("citizen vanished after its insert".into()))?;
+    Ok((row, inserted == 1))
 }
 
 pub async fn find_by_openid(

@@ -725,13 +725,19 @@ pub async fn set_calendar_day(
     kind: &str,
     name: &str,
 ) -> Result<(), StoreError> {
-    calendar_day::Entity::delete_by_id(day).exec(db).await?;
-    calendar_day::ActiveModel {
+    use sea_orm::sea_query::OnConflict;
+    // An upsert: two edits of one day at once both succeed, the later one standing.
+    calendar_day::Entity::insert(calendar_day::ActiveModel {
         day: Set(day),
         kind: Set(kind.to_owned()),
         name: Set(name.to_owned()),
-    }
-    .insert(db)
+    })
+    .on_conflict(
+        OnConflict::column(calendar_day::Column::Day)
+            .update_columns([calendar_day::Column::Kind, calendar_day::Column::Name])
+            .to_owned(),
+    )
+    .exec_without_returning(db)
     .await?;
     Ok(())
 }
@@ -758,35 +764,43 @@ pub struct FoundOverdue {
 }
 
 /// Marks up to `batch` open petitions whose deadline passed before `today` and that are not
-/// yet marked, with an internal event, an outbox reminder and an audit entry each, in one
-/// transaction. Returns what it marked; run again until it returns nothing.
+/// yet marked, each in its own transaction (the petition row first, then the audit chain, the
+/// same order as every other change, so the job never deadlocks with staff at work): the mark,
+/// an internal event, an outbox reminder and an audit entry. Returns what it marked; run again
+/// until it returns nothing.
 pub async fn mark_overdue(
     db: &sea_orm::DatabaseConnection,
     today: NaiveDate,
     batch: u64,
     now: DateTime<Utc>,
 ) -> Result<Vec<FoundOverdue>, StoreError> {
-    let txn = super::begin_write(db).await?;
-    let rows = petition::Entity::find()
+    let candidates = petition::Entity::find()
         .filter(petition::Column::NextDeadline.lt(today))
         .filter(petition::Column::OverdueSince.is_null())
-        .order_by_asc(petition::Column::NextDeadline)
+        .order_by_asc(petition::Column::SortDeadline)
         .limit(batch)
-        .all(&txn)
+        .all(db)
         .await?;
-    let mut found = Vec::with_capacity(rows.len());
-    for row in rows {
+    let mut found = Vec::with_capacity(candidates.len());
+    for row in candidates {
         let Some(last_day) = row.next_deadline else {
             continue;
         };
-        petition::Entity::update_many()
+        let txn = super::begin_write(db).await?;
+        let marked = petition::Entity::update_many()
             .col_expr(
                 petition::Column::OverdueSince,
                 sea_orm::sea_query::Expr::value(Some(today)),
             )
             .filter(petition::Column::Id.eq(row.id))
+            .filter(petition::Column::OverdueSince.is_null())
+            .filter(petition::Column::NextDeadline.lt(today))
             .exec(&txn)
             .await?;
+        if marked.rows_affected != 1 {
+            // A transition moved it on since it was read: nothing to mark.
+            continue;
+        }
         petition_event::ActiveModel {
             id: Set(Uuid::now_v7()),
             petition_id: Set(row.id),
@@ -830,6 +844,7 @@ pub async fn mark_overdue(
             now,
         )
         .await?;
+        txn.commit().await?;
         found.push(FoundOverdue {
             id: row.id,
             tracking_no: row.tracking_no,
@@ -837,38 +852,7 @@ pub async fn mark_overdue(
             last_day,
         });
     }
-    txn.commit().await?;
     Ok(found)
-}
-
-/// The recent petitions of the same petitioner (by account, or by phone for letters and calls)
-/// about the same category and township, for repeat detection.
-pub async fn earlier_of(
-    db: &impl ConnectionTrait,
-    citizen_id: Option<Uuid>,
-    phone_hash: Option<&str>,
-    category_code: &str,
-    township_id: Uuid,
-) -> Result<Vec<PetitionRow>, StoreError> {
-    use sea_orm::Condition;
-    let mut who = Condition::any();
-    if let Some(id) = citizen_id {
-        who = who.add(petition::Column::CitizenId.eq(id));
-    }
-    if let Some(hash) = phone_hash {
-        who = who.add(petition::Column::PetitionerPhoneHash.eq(hash));
-    }
-    if citizen_id.is_none() && phone_hash.is_none() {
-        return Ok(Vec::new());
-    }
-    Ok(petition::Entity::find()
-        .filter(who)
-        .filter(petition::Column::CategoryCode.eq(category_code))
-        .filter(petition::Column::TownshipId.eq(township_id))
-        .order_by_desc(petition::Column::Id)
-        .limit(50)
-        .all(db)
-        .await?)
 }
 
 pub use super::entities::supervision_order::Model as SupervisionOrderRow;
@@ -1136,8 +1120,21 @@ pub async fn seed(
     citizen_id: Uuid,
     mut progress: impl FnMut(u64),
 ) -> Result<(), StoreError> {
-    let categories = ["land", "housing", "labour", "transport", "environment", "other"];
-    let states = ["registered", "awaiting_acceptance", "in_handling", "answered", "closed"];
+    let categories = [
+        "land",
+        "housing",
+        "labour",
+        "transport",
+        "environment",
+        "other",
+    ];
+    let states = [
+        "registered",
+        "awaiting_acceptance",
+        "in_handling",
+        "answered",
+        "closed",
+    ];
     let today = chrono::Utc::now().date_naive();
     let now = Utc::now();
     let mut done = 0;
@@ -1203,4 +1200,33 @@ pub async fn seed(
         progress(done);
     }
     Ok(())
+}
+/// The recent petitions of the same petitioner (by account, or by phone for letters and calls)
+/// about the same category and township, for repeat detection.
+pub async fn earlier_of(
+    db: &impl ConnectionTrait,
+    citizen_id: Option<Uuid>,
+    phone_hash: Option<&str>,
+    category_code: &str,
+    township_id: Uuid,
+) -> Result<Vec<PetitionRow>, StoreError> {
+    use sea_orm::Condition;
+    let mut who = Condition::any();
+    if let Some(id) = citizen_id {
+        who = who.add(petition::Column::CitizenId.eq(id));
+    }
+    if let Some(hash) = phone_hash {
+        who = who.add(petition::Column::PetitionerPhoneHash.eq(hash));
+    }
+    if citizen_id.is_none() && phone_hash.is_none() {
+        return Ok(Vec::new());
+    }
+    Ok(petition::Entity::find()
+        .filter(who)
+        .filter(petition::Column::CategoryCode.eq(category_code))
+        .filter(petition::Column::TownshipId.eq(township_id))
+        .order_by_desc(petition::Column::Id)
+        .limit(50)
+        .all(db)
+        .await?)
 }

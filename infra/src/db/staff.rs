@@ -132,49 +132,96 @@ pub async fn find_for_login(
     }))
 }
 
-/// Records a failed sign-in atomically (parallel failures each count) and, when the count
-/// reaches the policy's limit, locks the account and restarts the count. Returns the lock.
-pub async fn record_failed_login(
+/// What a sign-in attempt may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// Go on and check the password; this is attempt `count` since the last success.
+    Allowed {
+        count: u32,
+    },
+    Locked {
+        until: DateTime<Utc>,
+    },
+}
+
+/// Counts an attempt before the password is checked, atomically, so parallel guesses each
+/// spend one of the allowed attempts. A locked account is refused; an attempt beyond the limit
+/// locks it.
+pub async fn begin_attempt(
     db: &impl ConnectionTrait,
     id: Uuid,
     policy: &LockoutPolicy,
     now: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, StoreError> {
+) -> Result<Attempt, StoreError> {
     let backend = db.get_database_backend();
-    let placeholder = |n: usize| match backend {
-        sea_orm::DatabaseBackend::Postgres => format!("${n}"),
-        _ => "?".to_owned(),
+    let sql = match backend {
+        sea_orm::DatabaseBackend::Postgres => {
+            "UPDATE staff_accounts SET failed_logins = failed_logins + 1 \
+             WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) RETURNING failed_logins"
+        }
+        _ => {
+            "UPDATE staff_accounts SET failed_logins = failed_logins + 1 \
+             WHERE id = ? AND (locked_until IS NULL OR locked_until <= ?) RETURNING failed_logins"
+        }
     };
-    let sql = format!(
-        "UPDATE staff_accounts SET failed_logins = failed_logins + 1 WHERE id = {} RETURNING failed_logins",
-        placeholder(1)
-    );
     let row = db
         .query_one_raw(sea_orm::Statement::from_sql_and_values(
             backend,
             sql,
-            [id.into()],
+            [id.into(), now.into()],
         ))
-        .await?
-        .ok_or_else(|| StoreError::Corrupt("failed-login count of a missing account".into()))?;
-    let failures = u32::try_from(row.try_get::<i32>("", "failed_logins")?).unwrap_or(0);
-    let (_, lock) = policy.after_failure(failures.saturating_sub(1), now);
-    if let Some(until) = lock {
-        // Only the request that reached the limit locks; the count starts again.
-        staff_account::Entity::update_many()
-            .col_expr(
-                staff_account::Column::FailedLogins,
-                sea_orm::sea_query::Expr::value(0),
-            )
-            .col_expr(
-                staff_account::Column::LockedUntil,
-                sea_orm::sea_query::Expr::value(Some(until)),
-            )
-            .filter(staff_account::Column::Id.eq(id))
-            .exec(db)
-            .await?;
+        .await?;
+    let Some(row) = row else {
+        let until = staff_account::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .and_then(|a| a.locked_until)
+            .unwrap_or(now);
+        return Ok(Attempt::Locked { until });
+    };
+    let count = u32::try_from(row.try_get::<i32>("", "failed_logins")?).unwrap_or(u32::MAX);
+    if count > policy.max_failures {
+        let until = lock(db, id, policy, now).await?;
+        return Ok(Attempt::Locked { until });
     }
-    Ok(lock)
+    Ok(Attempt::Allowed { count })
+}
+
+/// After a failed attempt number `count`: the one that reached the limit locks the account.
+pub async fn fail_attempt(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    policy: &LockoutPolicy,
+    count: u32,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    if count >= policy.max_failures {
+        return Ok(Some(lock(db, id, policy, now).await?));
+    }
+    Ok(None)
+}
+
+async fn lock(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    policy: &LockoutPolicy,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, StoreError> {
+    let (_, until) = policy.after_failure(policy.max_failures, now);
+    let until = until.unwrap_or(now + policy.lock_for);
+    staff_account::Entity::update_many()
+        .col_expr(
+            staff_account::Column::FailedLogins,
+            sea_orm::sea_query::Expr::value(0),
+        )
+        .col_expr(
+            staff_account::Column::LockedUntil,
+            sea_orm::sea_query::Expr::value(Some(until)),
+        )
+        .filter(staff_account::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(until)
 }
 
 /// Records a successful sign-in: the failure count restarts.
