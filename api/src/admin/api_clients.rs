@@ -60,7 +60,8 @@ pub struct CreatedApiClient {
 pub struct CreateApiClientRequest {
     pub name: String,
     pub scopes: Vec<ClientScope>,
-    /// Requests per minute for this client across all instances (default 600).
+    /// Requests per minute for this client across all instances (default 600; 0: no per-client
+    /// limit, only the per-address one).
     pub rate_limit_per_minute: Option<u32>,
 }
 

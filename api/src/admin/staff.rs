@@ -168,15 +168,22 @@ pub async fn create(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"roles": ["registrar", "handler"], "active": true}))]
+#[schema(example = json!({"roles": ["registrar", "handler"], "active": true, "reset_totp": false}))]
 pub struct UpdateStaffRequest {
     /// Replaces the account's roles.
     pub roles: Option<Vec<Role>>,
     /// `false` deactivates the account: its tokens stop working at once.
     pub active: Option<bool>,
+    /// A new password set by the administrator (the policy applies); clears a lock.
+    pub password: Option<String>,
+    /// Removes the TOTP second factor (a lost authenticator); the member enrols again.
+    #[serde(default)]
+    pub reset_totp: bool,
+    /// Moves the account to another unit within the administrator's scope.
+    pub org_unit_id: Option<Uuid>,
 }
 
-/// Change an account's roles or deactivate it (administrators).
+/// Change an account's roles, activity, password, second factor or unit (administrators).
 #[utoipa::path(
     tag = "admin-staff",
     operation_id = "updateStaff",
@@ -219,7 +226,29 @@ pub async fn update(
         Some(roles) => Some(Roles::new(roles)),
         None => None,
     };
-    if roles.is_none() && body.active.is_none() {
+    let password = body
+        .password
+        .as_deref()
+        .map(|p| NewPassword::parse(p, &target.username))
+        .transpose()
+        .map_err(DomainError::from)?;
+    if let Some(unit) = body.org_unit_id {
+        db::org::get_in(&state.db, &staff.scope(), unit)
+            .await
+            .map_err(|_| {
+                DomainError::invalid(
+                    "org_unit_id",
+                    "org_unit_not_found",
+                    Text::new("机构不存在", "no such organisation unit"),
+                )
+            })?;
+    }
+    if roles.is_none()
+        && body.active.is_none()
+        && password.is_none()
+        && !body.reset_totp
+        && body.org_unit_id.is_none()
+    {
         return Err(DomainError::invalid(
             "roles",
             "nothing_to_change",
@@ -249,7 +278,49 @@ pub async fn update(
         other_administrators: db::staff::count_other_active_administrators(&txn, id).await?,
     }
     .check()?;
-    db::staff::update(&txn, id, roles.as_ref(), body.active).await?;
+    if roles.is_some() || body.active.is_some() {
+        db::staff::update(&txn, id, roles.as_ref(), body.active).await?;
+    }
+    if let Some(password) = password {
+        let hash = web::block(move || password::hash(password.expose()))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
+        db::staff::set_password(&txn, id, hash).await?;
+        state
+            .audit_in(
+                &txn,
+                &staff.actor(),
+                &origin.0,
+                Event::new("staff.password_reset").on("staff", id),
+            )
+            .await?;
+    }
+    if body.reset_totp {
+        db::staff::set_totp_secret(&txn, id, None, false).await?;
+        db::staff::revoke_tokens(&txn, id).await?;
+        state
+            .audit_in(
+                &txn,
+                &staff.actor(),
+                &origin.0,
+                Event::new("staff.totp_reset").on("staff", id),
+            )
+            .await?;
+    }
+    if let Some(unit) = body.org_unit_id {
+        db::staff::move_to(&txn, id, unit).await?;
+        state
+            .audit_in(
+                &txn,
+                &staff.actor(),
+                &origin.0,
+                Event::new("staff.moved")
+                    .on("staff", id)
+                    .with(json!({"from": target.org_unit_id, "to": unit})),
+            )
+            .await?;
+    }
     if let Some(roles) = &roles {
         state
             .audit_in(

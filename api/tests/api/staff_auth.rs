@@ -515,3 +515,75 @@ async fn two_administrators_demoting_each_other_at_once_leave_one() {
         "an empty change is refused (or the token is gone)"
     );
 }
+
+#[tokio::test]
+async fn administrators_reset_a_password_and_a_lost_second_factor_and_move_staff() {
+    let (app, admin) = spawn_demo_app().await;
+    let token = staff_token(&app, "clerk.lost", &[Role::Registrar]).await;
+    let me: Value = app
+        .get_as("/api/v1/admin/me", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = me["id"].as_str().unwrap();
+    // Enrol TOTP, then lose the phone.
+    let enrolment: Value = app
+        .post_json_as("/api/v1/admin/auth/totp/enrol", &token, &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let secret = base32_decode(enrolment["secret"].as_str().unwrap());
+    let code = fengqiao_infra::totp::code_at(&secret, now_unix()).unwrap();
+    app.post_json_as(
+        "/api/v1/admin/auth/totp/verify",
+        &token,
+        &json!({"code": code}),
+    )
+    .await;
+
+    let weak = app
+        .patch_json_as(
+            &format!("/api/v1/admin/staff/{id}"),
+            &admin,
+            &json!({"password": "short"}),
+        )
+        .await;
+    assert_eq!(
+        problem(weak, 422).await["errors"][0]["code"],
+        "password_too_short"
+    );
+    let guandu = app.org_id("410122-101").await;
+    let res = app
+        .patch_json_as(
+            &format!("/api/v1/admin/staff/{id}"),
+            &admin,
+            &json!({"password": "Reset-by-admin-2026", "reset_totp": true, "org_unit_id": guandu}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let after: Value = res.json().await.unwrap();
+    assert_eq!(after["totp_enabled"], false);
+    assert_eq!(after["org_unit_id"], guandu.to_string());
+    assert_eq!(
+        app.login("clerk.lost", "Staff-password-2026")
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        app.login("clerk.lost", "Reset-by-admin-2026")
+            .await
+            .status(),
+        200,
+        "no code needed any more"
+    );
+    for action in ["staff.password_reset", "staff.totp_reset", "staff.moved"] {
+        assert_eq!(
+            app.audit_entries(&admin, action).await.len(),
+            1,
+            "{action} audited"
+        );
+    }
+}

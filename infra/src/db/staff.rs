@@ -407,3 +407,38 @@ where
     txn.commit().await?;
     Ok(())
 }
+
+/// Sets a new password hash (an administrator's reset): the failure count and lock clear, and
+/// every token of the account is revoked.
+pub async fn set_password(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    password_hash: String,
+) -> Result<(), StoreError> {
+    staff_account::ActiveModel {
+        id: Set(id),
+        password_hash: Set(password_hash),
+        failed_logins: Set(0),
+        locked_until: Set(None),
+        ..Default::default()
+    }
+    .update(db)
+    .await?;
+    revoke_tokens(db, id).await
+}
+
+/// Moves an account to another organisation unit; its tokens are revoked (its scope changes).
+pub async fn move_to(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    org_unit_id: Uuid,
+) -> Result<(), StoreError> {
+    staff_account::ActiveModel {
+        id: Set(id),
+        org_unit_id: Set(org_unit_id),
+        ..Default::default()
+    }
+    .update(db)
+    .await?;
+    revoke_tokens(db, id).await
+}
