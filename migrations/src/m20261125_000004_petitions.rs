@@ -163,7 +163,10 @@ impl MigrationTrait for Migration {
             // The work list: soonest deadline first, keyset on (sort_deadline, id).
             ("idx_petitions_work_list", vec!["sort_deadline", "id"]),
             // Overdue marking: open petitions past their deadline, not yet marked.
-            ("idx_petitions_overdue", vec!["overdue_since", "next_deadline"]),
+            (
+                "idx_petitions_overdue",
+                vec!["overdue_since", "next_deadline"],
+            ),
         ] {
             let mut index = Index::create();
             index.name(name).table("petitions");
