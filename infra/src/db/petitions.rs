@@ -439,91 +439,33 @@ where
     let t = applied.transition;
     let p = &t.petition;
     let txn = db.begin().await?;
-    let update = petition::Entity::update_many()
-        .col_expr(
-            petition::Column::State,
-            sea_orm::sea_query::Expr::value(text_of(&p.state)),
-        )
-        .col_expr(
-            petition::Column::Checkpoint,
-            sea_orm::sea_query::Expr::value(text_of(&p.checkpoint)),
-        )
-        .col_expr(
-            petition::Column::HandlingOrgId,
-            sea_orm::sea_query::Expr::value(p.handling_org),
-        )
-        .col_expr(
-            petition::Column::SentOn,
-            sea_orm::sea_query::Expr::value(p.dates.sent_on),
-        )
-        .col_expr(
-            petition::Column::AcceptedOn,
-            sea_orm::sea_query::Expr::value(p.dates.accepted_on),
-        )
-        .col_expr(
-            petition::Column::AnsweredOn,
-            sea_orm::sea_query::Expr::value(p.dates.answered_on),
-        )
-        .col_expr(
-            petition::Column::ReviewRequestedOn,
-            sea_orm::sea_query::Expr::value(p.dates.review_requested_on),
-        )
-        .col_expr(
-            petition::Column::ReviewDecidedOn,
-            sea_orm::sea_query::Expr::value(p.dates.review_decided_on),
-        )
-        .col_expr(
-            petition::Column::RereviewRequestedOn,
-            sea_orm::sea_query::Expr::value(p.dates.rereview_requested_on),
-        )
-        .col_expr(
-            petition::Column::RereviewDecidedOn,
-            sea_orm::sea_query::Expr::value(p.dates.rereview_decided_on),
-        )
-        .col_expr(
-            petition::Column::ExtensionDays,
-            sea_orm::sea_query::Expr::value(
-                p.extension_days
-                    .map(|d| i32::try_from(d).unwrap_or(i32::MAX)),
-            ),
-        )
-        .col_expr(
-            petition::Column::Rating,
-            sea_orm::sea_query::Expr::value(p.rating.map(|r| text_of(&r))),
-        )
-        .col_expr(
-            petition::Column::Outcome,
-            sea_orm::sea_query::Expr::value(
-                applied.outcome.clone().or_else(|| row.outcome.clone()),
-            ),
-        )
-        .col_expr(
-            petition::Column::NextDeadline,
-            sea_orm::sea_query::Expr::value(applied.next_deadline.map(|d| d.last_day)),
-        )
-        .col_expr(
-            petition::Column::DeadlineKind,
-            sea_orm::sea_query::Expr::value(applied.next_deadline.map(|d| text_of(&d.kind))),
-        )
-        .col_expr(
-            petition::Column::SortDeadline,
-            sea_orm::sea_query::Expr::value(
-                applied.next_deadline.map_or(NO_DEADLINE, |d| d.last_day),
-            ),
-        )
+    let changes = petition::ActiveModel {
+        state: Set(text_of(&p.state)),
+        checkpoint: Set(text_of(&p.checkpoint)),
+        handling_org_id: Set(p.handling_org),
+        sent_on: Set(p.dates.sent_on),
+        accepted_on: Set(p.dates.accepted_on),
+        answered_on: Set(p.dates.answered_on),
+        review_requested_on: Set(p.dates.review_requested_on),
+        review_decided_on: Set(p.dates.review_decided_on),
+        rereview_requested_on: Set(p.dates.rereview_requested_on),
+        rereview_decided_on: Set(p.dates.rereview_decided_on),
+        extension_days: Set(p
+            .extension_days
+            .map(|d| i32::try_from(d).unwrap_or(i32::MAX))),
+        rating: Set(p.rating.map(|r| text_of(&r))),
+        outcome: Set(applied.outcome.clone().or_else(|| row.outcome.clone())),
+        next_deadline: Set(applied.next_deadline.map(|d| d.last_day)),
+        deadline_kind: Set(applied.next_deadline.map(|d| text_of(&d.kind))),
+        sort_deadline: Set(applied.next_deadline.map_or(NO_DEADLINE, |d| d.last_day)),
         // A transition sets a new obligation: the overdue job judges it afresh.
-        .col_expr(
-            petition::Column::OverdueSince,
-            sea_orm::sea_query::Expr::value(Option::<NaiveDate>::None),
-        )
-        .col_expr(
-            petition::Column::Version,
-            sea_orm::sea_query::Expr::value(row.version + 1),
-        )
-        .col_expr(
-            petition::Column::UpdatedAt,
-            sea_orm::sea_query::Expr::value(applied.now),
-        )
+        overdue_since: Set(None),
+        version: Set(row.version + 1),
+        updated_at: Set(applied.now),
+        ..Default::default()
+    };
+    let update = petition::Entity::update_many()
+        .set(changes)
         .filter(petition::Column::Id.eq(row.id))
         .filter(petition::Column::Version.eq(row.version))
         .exec(&txn)
