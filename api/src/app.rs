@@ -12,7 +12,7 @@ use actix_web::web::{self, Data};
 use actix_web::{App, HttpServer};
 use anyhow::Context as _;
 use fengqiao_infra::demo::DemoLoaded;
-use fengqiao_infra::storage::LocalDiskStorage;
+use fengqiao_infra::storage::{LocalDiskStorage, S3Storage};
 use fengqiao_infra::{Settings, cache, db, demo, keys};
 use utoipa_actix_web::AppExt;
 use utoipa_actix_web::scope;
@@ -115,7 +115,10 @@ impl Application {
         let state = AppState {
             db,
             shared,
-            storage: Arc::new(LocalDiskStorage::new(settings.attachments_dir())),
+            storage: match &settings.storage.s3 {
+                Some(s3) => Arc::new(S3Storage::new(s3)?),
+                None => Arc::new(LocalDiskStorage::new(settings.attachments_dir())),
+            },
             crypto: Arc::new(keyring),
             moderation: moderation_for(&settings, &wechat),
             wechat,

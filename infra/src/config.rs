@@ -280,8 +280,34 @@ pub struct RetiredKey {
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageSettings {
-    /// Directory for attachments; unset: `data_dir/attachments`.
+    /// Directory for attachments; unset: `data_dir/attachments`. Ignored when `s3` is set.
     pub dir: Option<PathBuf>,
+    /// An S3-compatible object store; set it whenever more than one instance runs.
+    pub s3: Option<S3Settings>,
+}
+
+/// An S3-compatible object store, addressed path-style (`endpoint/bucket/key`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Settings {
+    /// Such as `https://oss-cn-hangzhou.aliyuncs.com` or `http://minio:9000`.
+    pub endpoint: String,
+    pub bucket: String,
+    #[serde(default = "default_s3_region")]
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
+    #[serde(default = "default_s3_timeout_secs")]
+    pub timeout_secs: u64,
+}
+
+fn default_s3_region() -> String {
+    // MinIO's default; stores that ignore the region accept any value.
+    "us-east-1".into()
+}
+
+fn default_s3_timeout_secs() -> u64 {
+    10
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -508,6 +534,11 @@ impl Settings {
         if self.demo {
             problems.push("demo is enabled: demonstration data must not reach production".into());
         }
+        if let Some(s3) = &self.storage.s3
+            && looks_like_a_placeholder(s3.secret_access_key.expose())
+        {
+            problems.push("storage.s3.secret_access_key is a placeholder value".into());
+        }
         problems
     }
 
@@ -591,6 +622,19 @@ mod tests {
             s.unsafe_for_production().len(),
             3,
             "jwt placeholder, lookup key, dev login: a 16-byte key suits SM4"
+        );
+        s.storage.s3 = Some(S3Settings {
+            endpoint: "http://minio:9000".into(),
+            bucket: "fengqiao".into(),
+            region: default_s3_region(),
+            access_key_id: "fengqiao".into(),
+            secret_access_key: Secret::new("change-me"),
+            timeout_secs: 10,
+        });
+        assert!(
+            s.unsafe_for_production()
+                .iter()
+                .any(|p| p.contains("storage.s3.secret_access_key"))
         );
     }
 

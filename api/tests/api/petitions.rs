@@ -1236,6 +1236,76 @@ async fn attachments_are_typed_by_their_bytes_cleaned_and_shown_only_to_those_wh
 }
 
 #[tokio::test]
+async fn attachments_go_to_an_s3_compatible_store_when_one_is_configured() {
+    use fengqiao_infra::config::{S3Settings, Secret};
+    use wiremock::matchers::{method, path_regex};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let store = MockServer::start().await;
+    let endpoint = store.uri();
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.demo = true;
+        s.storage.s3 = Some(S3Settings {
+            endpoint,
+            bucket: "petitions".into(),
+            region: "us-east-1".into(),
+            access_key_id: "fengqiao".into(),
+            secret_access_key: Secret::new("store-test-secret"),
+            timeout_secs: 2,
+        });
+    })
+    .await;
+    let citizen = app.dev_citizen("to-the-store").await;
+    let token = citizen["access_token"].as_str().unwrap();
+
+    // The store is down: the upload is a 503 with a retry hint, and nothing is recorded.
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&store)
+        .await;
+    let res = upload(&app, "/api/v1/attachments", token, "file", &jpeg_with_gps()).await;
+    assert_eq!(res.status(), 503);
+    assert!(res.headers().contains_key("retry-after"));
+
+    Mock::given(method("PUT"))
+        .and(path_regex("^/petitions/.+"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&store)
+        .await;
+    let res = upload(&app, "/api/v1/attachments", token, "file", &jpeg_with_gps()).await;
+    assert_eq!(res.status(), 201);
+    let id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stored = store
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .rfind(|r| r.method.as_str() == "PUT")
+        .unwrap();
+    assert!(stored.headers.contains_key("authorization"));
+    // What reaches the store is the cleaned file, without the GPS position.
+    assert!(stored.body.starts_with(&[0xFF, 0xD8]));
+    assert!(!stored.body.windows(3).any(|w| w == b"GPS"));
+
+    // Reading it back comes from the store.
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path(stored.url.path()))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(stored.body.clone()))
+        .expect(1)
+        .mount(&store)
+        .await;
+    let file = app
+        .get_as(&format!("/api/v1/attachments/{id}"), token)
+        .await;
+    assert_eq!(file.status(), 200);
+    assert_eq!(file.bytes().await.unwrap().to_vec(), stored.body);
+}
+
+#[tokio::test]
 async fn bodies_handling_a_case_jointly_see_it_and_the_accused_never_joins() {
     use fengqiao_domain::identity::Role;
     let (app, _) = spawn_demo_app().await;
