@@ -39,14 +39,103 @@ impl AttachmentKind {
 /// At most this many attachments on one petition.
 pub const MAX_PER_PETITION: usize = 9;
 
-/// Removes metadata from an image; a PDF is returned as it is. A file that is not well formed
-/// is `None` (refused rather than stored half-cleaned).
+/// Removes metadata from an image or a PDF. A file that is not well formed is `None` (refused
+/// rather than stored half-cleaned).
 pub fn strip_metadata(kind: AttachmentKind, bytes: &[u8]) -> Option<Vec<u8>> {
     match kind {
         AttachmentKind::Jpeg => strip_jpeg(bytes),
         AttachmentKind::Png => strip_png(bytes),
-        AttachmentKind::Pdf => Some(bytes.to_vec()),
+        AttachmentKind::Pdf => Some(blank_pdf_metadata(bytes)),
     }
+}
+
+/// Document-information entries that name people or their machines.
+const PDF_INFO_KEYS: &[&[u8]] = &[
+    b"/Author",
+    b"/Creator",
+    b"/Producer",
+    b"/Title",
+    b"/Subject",
+    b"/Keywords",
+];
+
+/// Overwrites, in place, the values of the document-information entries and every XMP packet
+/// with spaces. Nothing moves, so the cross-reference offsets stay right and the PDF opens as
+/// before. What sits inside compressed object streams (PDF 1.5+) cannot be reached this way and
+/// stays: a known limit, named in the README.
+fn blank_pdf_metadata(bytes: &[u8]) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    for key in PDF_INFO_KEYS {
+        let mut from = 0;
+        while let Some(at) = find(&out[from..], key).map(|i| i + from) {
+            from = at + key.len();
+            // `/Author` must not match `/AuthorX`: the next byte ends the name.
+            let mut i = from;
+            if out.get(i).is_some_and(|b| b.is_ascii_alphanumeric()) {
+                continue;
+            }
+            while out.get(i).is_some_and(|b| b.is_ascii_whitespace()) {
+                i += 1;
+            }
+            match out.get(i) {
+                Some(b'(') => from = blank_literal_string(&mut out, i + 1),
+                Some(b'<') if out.get(i + 1) != Some(&b'<') => {
+                    while let Some(b) = out.get_mut(i + 1).filter(|b| **b != b'>') {
+                        *b = b'0';
+                        i += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let (begin, end) = (b"<?xpacket begin".as_slice(), b"<?xpacket end".as_slice());
+    let mut from = 0;
+    while let Some(start) = find(&out[from..], begin).map(|i| i + from) {
+        let Some(stop) = find(&out[start..], end).map(|i| i + start) else {
+            break;
+        };
+        let close = find(&out[stop..], b"?>").map_or(out.len(), |i| stop + i + 2);
+        out[start..close].fill(b' ');
+        from = close;
+    }
+    out
+}
+
+/// Blanks a literal string's contents from `i` (just after its `(`), honouring nested
+/// parentheses and backslash escapes; returns the index after the closing `)`.
+fn blank_literal_string(out: &mut [u8], mut i: usize) -> usize {
+    let mut depth = 1usize;
+    while i < out.len() {
+        match out[i] {
+            b'\\' => {
+                out[i] = b' ';
+                if let Some(next) = out.get_mut(i + 1) {
+                    *next = b' ';
+                }
+                i += 2;
+                continue;
+            }
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+        // Nested parentheses stay, so the string still closes where it did.
+        if !matches!(out[i], b'(' | b')') {
+            out[i] = b' ';
+        }
+        i += 1;
+    }
+    i
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Copies a JPEG without its APP1–APP15 segments (EXIF, XMP, ICC aside from APP0/JFIF) and
@@ -156,6 +245,48 @@ mod tests {
         assert!(
             strip_metadata(AttachmentKind::Jpeg, &original[..10]).is_none(),
             "truncated refused"
+        );
+    }
+
+    #[test]
+    fn pdf_information_and_xmp_are_blanked_without_moving_a_byte() {
+        let pdf = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R /Metadata 4 0 R >>\nendobj\n\
+3 0 obj\n<< /Author (Zhang San \\(\\) (nested)) /Creator <5A68616E67> /AuthorX (keep)\n\
+/CreationDate (D:20261125) >>\nendobj\n\
+4 0 obj\n<< /Type /Metadata /Subtype /XML /Length 90 >>\nstream\n\
+<?xpacket begin=\"\" id=\"W5M0\"?><dc:creator>Zhang San</dc:creator><?xpacket end=\"w\"?>\n\
+endstream\nendobj\ntrailer\n<< /Root 1 0 R /Info 3 0 R >>\n%%EOF\n";
+        let clean = strip_metadata(AttachmentKind::Pdf, pdf).unwrap();
+        assert_eq!(
+            clean.len(),
+            pdf.len(),
+            "offsets in the xref table stay valid"
+        );
+        assert!(!clean.windows(5).any(|w| w == b"Zhang"));
+        assert!(!clean.windows(10).any(|w| w == b"5A68616E67"));
+        assert!(!clean.windows(7).any(|w| w == b"xpacket"));
+        // The structure, other entries and dates are untouched.
+        for kept in [
+            b"/Author (".as_slice(),
+            b"(keep)",
+            b"(D:20261125)",
+            b"endstream",
+            b"/Info 3 0 R",
+            b"%%EOF",
+        ] {
+            assert!(clean.windows(kept.len()).any(|w| w == kept), "{kept:?}");
+        }
+        let author = clean.windows(8).position(|w| w == b"/Author ").unwrap();
+        // Escapes are blanked with what they escape; nested parentheses keep the string closed.
+        let expected = format!(
+            "/Author ({}({})) /Creator <0000000000>",
+            " ".repeat(15),
+            " ".repeat(6)
+        );
+        assert!(
+            clean[author..].starts_with(expected.as_bytes()),
+            "{}",
+            String::from_utf8_lossy(&clean[author..author + 60])
         );
     }
 
