@@ -16,6 +16,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::config::{Secret, WeChatSettings};
+use crate::http::describe_network_error;
 
 /// Where the shared access token lives in the `Cache`.
 const TOKEN_KEY: &str = "wechat:access_token";
@@ -497,16 +498,6 @@ fn token_ttl(expires_in: u64) -> Duration {
             .saturating_sub(TOKEN_EXPIRY_MARGIN_SECS)
             .max(TOKEN_MIN_TTL_SECS),
     )
-}
-
-fn describe_network_error(e: reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timed out".into()
-    } else if e.is_connect() {
-        "could not connect".into()
-    } else {
-        format!("request failed: {}", e.without_url())
-    }
 }
 
 fn cache_down(e: CacheUnavailable) -> WeChatError {

@@ -16,6 +16,7 @@ use reqwest::{Method, StatusCode, Url};
 use sha2::{Digest, Sha256};
 
 use crate::config::S3Settings;
+use crate::http::describe_network_error;
 
 const WHAT: &str = "object storage";
 
@@ -120,7 +121,7 @@ impl S3Storage {
             .body(body)
             .send()
             .await
-            .map_err(|e| Unavailable::new(WHAT, network_error(e)))
+            .map_err(|e| Unavailable::new(WHAT, describe_network_error(e)))
     }
 }
 
@@ -141,7 +142,7 @@ impl ObjectStorage for S3Storage {
                 .bytes()
                 .await
                 .map(|b| Some(b.to_vec()))
-                .map_err(|e| Unavailable::new(WHAT, network_error(e))),
+                .map_err(|e| Unavailable::new(WHAT, describe_network_error(e))),
             StatusCode::NOT_FOUND => Ok(None),
             s => Err(refused(s, response).await),
         }
@@ -167,16 +168,6 @@ async fn refused(status: StatusCode, response: reqwest::Response) -> Unavailable
         .map(|(code, _)| code.chars().take(64).collect::<String>())
         .unwrap_or_default();
     Unavailable::new(WHAT, format!("HTTP {status} {code}").trim_end().to_owned())
-}
-
-fn network_error(e: reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timed out".into()
-    } else if e.is_connect() {
-        "could not connect".into()
-    } else {
-        format!("request failed: {}", e.without_url())
-    }
 }
 
 /// S3's URI encoding of a key: every byte but the unreserved ones is percent-encoded, `/` kept.
