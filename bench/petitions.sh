@@ -44,8 +44,12 @@ api="http://127.0.0.1:$PORT/api/v1"
 password=$(sed -n 's/^  password: //p' "$work/server.out")
 admin=$(curl -fs -X POST "$api/admin/auth/login" -H 'content-type: application/json' \
   -d "{\"username\":\"admin\",\"password\":\"$password\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-citizen=$(curl -fs -X POST "$api/auth/dev-login" -H 'content-type: application/json' -d '{"openid":"bench"}' |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+# 256 citizens: submissions come from many people, as they do in the county.
+tokens=""
+for i in $(seq 1 256); do
+  tokens+="$(curl -fs -X POST "$api/auth/dev-login" -H 'content-type: application/json' -d "{\"openid\":\"bench-$i\"}" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])') "
+done
 township=$(psql -qtA -h 127.0.0.1 -U postgres -d $DB -c "SELECT id FROM org_units WHERE code = '410122-101'")
 
 # p99 in milliseconds from wrk's --latency output.
@@ -59,7 +63,7 @@ for unit, f in (('us', 0.001), ('ms', 1.0), ('s', 1000.0)):
 echo "machine: $(nproc) cores; server, PostgreSQL and load generators share them; ${DURATION}s per run"
 
 body="{\"kind\":\"complaint\",\"category_code\":\"transport\",\"title\":\"村道路面破损请求维修\",\"content\":\"官渡桥村东头道路破损严重，雨天积水，群众出行困难，请求尽快维修。\",\"township_id\":\"$township\"}"
-out=$(TOKEN="$citizen" BODY="$body" wrk -t2 -c32 -d"${DURATION}s" --latency -s bench/submit.lua "http://127.0.0.1:$PORT")
+out=$(TOKENS="$tokens" BODY="$body" wrk -t2 -c32 -d"${DURATION}s" --latency -s bench/submit.lua "http://127.0.0.1:$PORT")
 api_rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
 api_p99=$(p99 <<<"$out")
 non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$out")

@@ -1,11 +1,12 @@
--- The transaction a petition submission commits, in bare SQL, for pgbench: the daily counter,
--- the petition, its first event, its outbox message, the idempotency key and the hash-chained
--- audit entry under the chain's advisory lock. (Before it the service also reads the category,
+-- What a petition submission commits, in bare SQL, for pgbench: the day's tracking counter (in
+-- a statement of its own, as the service takes it), then one transaction with the petition, its
+-- first event, its outbox message, the idempotency key and the hash-chained audit entry under
+-- the chain's advisory lock. (Before it the service also reads the category,
 -- the places, the calendar and earlier petitions, and seals and hashes in Rust.)
 \set n random(1, 1000000000)
-BEGIN;
 INSERT INTO counters (name, value) VALUES ('tracking:BENCH:' || to_char(now(), 'YYYYMMDD'), 1)
   ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value;
+BEGIN;
 WITH p AS (
   INSERT INTO petitions (id, tracking_no, query_code_hash, kind, channel, category_code, matter_category,
     rateable, title, content, township_id, state, checkpoint, registered_on, next_deadline,

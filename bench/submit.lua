@@ -1,5 +1,7 @@
--- wrk script: petition submissions, each with its own Idempotency-Key.
--- Set TOKEN and BODY in the environment (bench/petitions.sh does).
+-- wrk script: petition submissions, each with its own Idempotency-Key, spread over many
+-- citizens the way real traffic is (one citizen submitting thousands would make every
+-- submission a repeat of the last fifty).
+-- Set TOKENS (space-separated bearer tokens) and BODY in the environment (bench/petitions.sh does).
 local threads = 0
 
 -- Each thread gets its own number, so keys never collide across threads.
@@ -11,14 +13,18 @@ end
 function init(args)
   prefix = "bench-" .. tid .. "-" .. os.time() .. "-"
   counter = 0
+  tokens = {}
+  for t in string.gmatch(os.getenv("TOKENS"), "%S+") do
+    tokens[#tokens + 1] = t
+  end
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
-  wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
   wrk.body = os.getenv("BODY")
 end
 
 function request()
   counter = counter + 1
   wrk.headers["Idempotency-Key"] = prefix .. counter
+  wrk.headers["Authorization"] = "Bearer " .. tokens[(counter + tid) % #tokens + 1]
   return wrk.format(nil, "/api/v1/petitions")
 end

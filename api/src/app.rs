@@ -40,7 +40,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
             // integrators' routes must not shadow it.
             .service(scope::scope("/admin").configure(crate::admin::routes))
             .configure(crate::citizen::routes)
-            .configure(crate::open::routes),
+            .configure(crate::open::routes)
+            .service(crate::wechat_push::verify_url)
+            .service(crate::wechat_push::receive),
     );
 }
 
@@ -58,74 +60,93 @@ fn moderation_for(
     Arc::new(Checks(checks))
 }
 
+/// Everything the service runs on, from the settings: the database (migrated, demo data loaded
+/// when asked), the cache, keys and adapters. Shared by `serve` and `worker`.
+pub async fn build_state(
+    settings: Settings,
+) -> anyhow::Result<(AppState, Option<DemoLoaded>, String)> {
+    settings.check_for_production()?;
+    let db = db::connect(&settings)
+        .await
+        .context("opening the database")?;
+    if settings.database.migrate_on_start {
+        db::migrate_up(&db).await.context("applying migrations")?;
+    }
+    let demo = if settings.demo {
+        demo::load_if_empty(&db)
+            .await
+            .context("loading demo data")?
+    } else {
+        None
+    };
+    let shared = cache::from_settings(&settings).context("configuring Redis")?;
+    let jwt_secret = keys::jwt_secret(&settings)?;
+    let keyring = keys::keyring(&settings).context("loading the personal-data keys")?;
+    let tokens = TokenKeys::new(TokenSettings {
+        kid: &settings.auth.jwt_key_id,
+        secret: jwt_secret.expose().as_bytes(),
+        retired: settings
+            .auth
+            .retired_jwt_keys
+            .iter()
+            .map(|k| (k.id.as_str(), k.secret.expose().as_bytes()))
+            .collect(),
+        issuer: &settings.auth.jwt_issuer,
+        audience: &settings.auth.jwt_audience,
+        access_ttl_secs: settings.auth.access_token_ttl_secs,
+        client_ttl_secs: settings.auth.client_token_ttl_secs,
+    });
+    let wechat = Arc::new(
+        WeChatClient::new(&settings.wechat, shared.cache.clone())
+            .map_err(|e| anyhow::anyhow!("wechat.base_url: {e}"))?,
+    );
+    let backend = format!(
+        "{} database, {} cache",
+        match db.get_database_backend() {
+            sea_orm::DatabaseBackend::Postgres => "PostgreSQL",
+            _ => "SQLite",
+        },
+        shared.backend
+    );
+    let state = AppState {
+        db,
+        shared,
+        storage: match &settings.storage.s3 {
+            Some(s3) => Arc::new(S3Storage::new(s3)?),
+            None => Arc::new(LocalDiskStorage::new(settings.attachments_dir())),
+        },
+        crypto: Arc::new(keyring),
+        moderation: moderation_for(&settings, &wechat),
+        wechat,
+        sms: Arc::new(
+            fengqiao_infra::sms::SmsGateway::new(&settings.sms).map_err(|e| anyhow::anyhow!(e))?,
+        ),
+        webhooks: Arc::new(
+            fengqiao_infra::webhooks::WebhookSender::new(Duration::from_secs(
+                settings.messaging.webhook_timeout_secs,
+            ))
+            .map_err(|e| anyhow::anyhow!(e))?,
+        ),
+        tokens: Arc::new(tokens),
+        metrics: Metrics::new()?,
+        settings: Arc::new(settings),
+    };
+    Ok((state, demo, backend))
+}
+
 pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
     jobs: Option<crate::jobs::Jobs>,
+    dispatcher: Option<crate::dispatcher::Dispatcher>,
     demo: Option<DemoLoaded>,
     backend: String,
 }
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        settings.check_for_production()?;
-        let db = db::connect(&settings)
-            .await
-            .context("opening the database")?;
-        if settings.database.migrate_on_start {
-            db::migrate_up(&db).await.context("applying migrations")?;
-        }
-        let demo = if settings.demo {
-            demo::load_if_empty(&db)
-                .await
-                .context("loading demo data")?
-        } else {
-            None
-        };
-        let shared = cache::from_settings(&settings).context("configuring Redis")?;
-        let jwt_secret = keys::jwt_secret(&settings)?;
-        let keyring = keys::keyring(&settings).context("loading the personal-data keys")?;
-        let tokens = TokenKeys::new(TokenSettings {
-            kid: &settings.auth.jwt_key_id,
-            secret: jwt_secret.expose().as_bytes(),
-            retired: settings
-                .auth
-                .retired_jwt_keys
-                .iter()
-                .map(|k| (k.id.as_str(), k.secret.expose().as_bytes()))
-                .collect(),
-            issuer: &settings.auth.jwt_issuer,
-            audience: &settings.auth.jwt_audience,
-            access_ttl_secs: settings.auth.access_token_ttl_secs,
-            client_ttl_secs: settings.auth.client_token_ttl_secs,
-        });
-        let wechat = Arc::new(
-            WeChatClient::new(&settings.wechat, shared.cache.clone())
-                .map_err(|e| anyhow::anyhow!("wechat.base_url: {e}"))?,
-        );
-        let backend = format!(
-            "{} database, {} cache",
-            match db.get_database_backend() {
-                sea_orm::DatabaseBackend::Postgres => "PostgreSQL",
-                _ => "SQLite",
-            },
-            shared.backend
-        );
-        let state = AppState {
-            db,
-            shared,
-            storage: match &settings.storage.s3 {
-                Some(s3) => Arc::new(S3Storage::new(s3)?),
-                None => Arc::new(LocalDiskStorage::new(settings.attachments_dir())),
-            },
-            crypto: Arc::new(keyring),
-            moderation: moderation_for(&settings, &wechat),
-            wechat,
-            tokens: Arc::new(tokens),
-            metrics: Metrics::new()?,
-            settings: Arc::new(settings),
-        };
+        let (state, demo, backend) = build_state(settings).await?;
 
         let listener = TcpListener::bind((
             state.settings.server.host.as_str(),
@@ -171,10 +192,16 @@ impl Application {
             server = server.workers(workers);
         }
         let jobs = crate::jobs::Jobs::start(state.clone());
+        let dispatcher = state
+            .settings
+            .messaging
+            .dispatcher
+            .then(|| crate::dispatcher::Dispatcher::start(state.clone()));
         Ok(Self {
             port,
             server: server.run(),
             jobs,
+            dispatcher,
             state,
             demo,
             backend,
@@ -209,9 +236,12 @@ impl Application {
     /// to finish; then the database pool is closed and the function returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await?;
+        let within = Duration::from_secs(self.state.settings.server.shutdown_timeout_secs);
         if let Some(jobs) = self.jobs {
-            let within = Duration::from_secs(self.state.settings.server.shutdown_timeout_secs);
             jobs.stop(within).await;
+        }
+        if let Some(dispatcher) = self.dispatcher {
+            dispatcher.stop(within).await;
         }
         tracing::info!("stopped taking requests and jobs; closing the database pool");
         let closing = self.state.db.close_by_ref();

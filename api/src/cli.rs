@@ -4,6 +4,7 @@
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -35,6 +36,9 @@ struct Cli {
 enum Command {
     /// Serve the API (the default).
     Serve,
+    /// Run only the outbox dispatcher (status push), beside instances that serve with
+    /// `messaging.dispatcher = false`. Any number may run at once.
+    Worker,
     /// Apply, roll back or list schema migrations.
     Migrate {
         #[command(subcommand)]
@@ -157,6 +161,7 @@ fn run_async(command: Command, settings: Settings) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         match command {
             Command::Serve => serve(settings).await,
+            Command::Worker => worker(settings).await,
             Command::Migrate { action } => migrate(settings, action).await,
             Command::Admin {
                 action:
@@ -191,6 +196,24 @@ fn run_async(command: Command, settings: Settings) -> anyhow::Result<()> {
             Command::Openapi | Command::CheckConfig => Ok(()),
         }
     })
+}
+
+async fn worker(settings: Settings) -> anyhow::Result<()> {
+    let (state, _, backend) = crate::app::build_state(settings).await?;
+    println!("Fengqiao worker is dispatching status messages ({backend})");
+    let within = Duration::from_secs(state.settings.server.shutdown_timeout_secs);
+    let dispatcher = crate::dispatcher::Dispatcher::start(state.clone());
+    let mut terminate =
+        actix_web::rt::signal::unix::signal(actix_web::rt::signal::unix::SignalKind::terminate())
+            .context("listening for SIGTERM")?;
+    tokio::select! {
+        _ = actix_web::rt::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+    dispatcher.stop(within).await;
+    state.db.close_by_ref().await.ok();
+    println!("Fengqiao worker stopped.");
+    Ok(())
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {

@@ -7,6 +7,7 @@ pub mod app;
 pub mod attachments;
 pub mod citizen;
 pub mod cli;
+pub mod dispatcher;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -18,5 +19,6 @@ pub mod openapi;
 pub mod state;
 pub mod telemetry;
 pub mod tokens;
+pub mod wechat_push;
 
 pub use app::Application;

@@ -17,6 +17,8 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     pool: IntGaugeVec,
+    deliveries: IntCounterVec,
+    delivery_latency: HistogramVec,
 }
 
 impl Metrics {
@@ -42,13 +44,42 @@ impl Metrics {
         )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
+        let deliveries = IntCounterVec::new(
+            Opts::new(
+                "deliveries_total",
+                "Delivery attempts by channel and outcome",
+            ),
+            &["channel", "outcome"],
+        )?;
+        let delivery_latency = HistogramVec::new(
+            HistogramOpts::new(
+                "delivery_attempt_duration_seconds",
+                "Time of one delivery attempt",
+            )
+            .buckets(vec![
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
+            &["channel"],
+        )?;
         registry.register(Box::new(pool.clone()))?;
+        registry.register(Box::new(deliveries.clone()))?;
+        registry.register(Box::new(delivery_latency.clone()))?;
         Ok(Self {
             registry,
             requests,
             latency,
             pool,
+            deliveries,
+            delivery_latency,
         })
+    }
+
+    /// One delivery attempt of the dispatcher.
+    pub fn delivery(&self, channel: &str, outcome: &str, elapsed: Duration) {
+        self.deliveries.with_label_values(&[channel, outcome]).inc();
+        self.delivery_latency
+            .with_label_values(&[channel])
+            .observe(elapsed.as_secs_f64());
     }
 
     pub fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {

@@ -23,6 +23,8 @@ pub struct AppState {
     /// Seals and opens personal data; makes lookup hashes.
     pub crypto: Arc<Keyring>,
     pub wechat: Arc<WeChatClient>,
+    pub sms: Arc<fengqiao_infra::sms::SmsGateway>,
+    pub webhooks: Arc<fengqiao_infra::webhooks::WebhookSender>,
     /// Checks user-written text; a flagged petition is held for review, never dropped.
     pub moderation: Arc<dyn fengqiao_domain::ports::Moderation>,
     pub tokens: Arc<TokenKeys>,

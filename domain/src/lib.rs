@@ -5,6 +5,7 @@
 pub mod calendar;
 pub mod error;
 pub mod identity;
+pub mod messaging;
 pub mod org;
 pub mod pagination;
 pub mod petition;

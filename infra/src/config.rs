@@ -3,6 +3,7 @@
 //! Secrets are wrapped in `Secret`, which never prints; `check-config` shows them as
 //! `[redacted]`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -67,6 +68,8 @@ pub struct Settings {
     pub wechat: WeChatSettings,
     pub petition: PetitionSettings,
     pub moderation: ModerationSettings,
+    pub messaging: MessagingSettings,
+    pub sms: SmsSettings,
 }
 
 impl Default for Settings {
@@ -86,6 +89,8 @@ impl Default for Settings {
             wechat: WeChatSettings::default(),
             petition: PetitionSettings::default(),
             moderation: ModerationSettings::default(),
+            messaging: MessagingSettings::default(),
+            sms: SmsSettings::default(),
         }
     }
 }
@@ -360,6 +365,9 @@ pub struct WeChatSettings {
     pub secret: Option<Secret>,
     /// Time allowed for one call to WeChat.
     pub timeout_secs: u64,
+    /// The Token set for message push (消息推送) in the mini-program console; the push
+    /// callback verifies WeChat's signature with it. Unset: the callback refuses everything.
+    pub push_token: Option<Secret>,
 }
 
 impl Default for WeChatSettings {
@@ -369,6 +377,7 @@ impl Default for WeChatSettings {
             appid: String::new(),
             secret: None,
             timeout_secs: 5,
+            push_token: None,
         }
     }
 }
@@ -396,6 +405,98 @@ impl Default for PetitionSettings {
             lookups_per_ip_per_minute: 10,
             overdue_check_secs: 300,
             attachment_max_bytes: 10 * 1024 * 1024,
+        }
+    }
+}
+
+/// How status changes are pushed: the dispatcher's pace, the retry policy and, per event, the
+/// templates of each channel.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MessagingSettings {
+    /// Run the dispatcher inside `serve`; turn off when `fengqiao worker` runs it instead.
+    pub dispatcher: bool,
+    /// How long an idle dispatcher waits before looking for work again.
+    pub poll_interval_ms: u64,
+    /// Outbox messages fanned out, and deliveries claimed, per round.
+    pub batch_size: u64,
+    /// Deliveries attempted at once.
+    pub concurrency: usize,
+    /// How long a claimed delivery is reserved for its attempt; a dispatcher that dies
+    /// mid-attempt leaves it to be claimed again after this.
+    pub lease_secs: u64,
+    /// Attempts before a delivery is dead-lettered.
+    pub max_attempts: u32,
+    /// Wait after the first failure; it doubles with each further one (with jitter).
+    pub base_delay_secs: u64,
+    /// The wait never grows past this.
+    pub max_delay_secs: u64,
+    /// An integrator endpoint failing without a success for this long is switched off.
+    pub webhook_disable_after_hours: u64,
+    /// Time allowed for one webhook call.
+    pub webhook_timeout_secs: u64,
+    /// Which version of the mini-program a subscribe message opens: formal, trial or developer.
+    pub miniprogram_state: String,
+    /// Per event (`accepted`, `answered` …): the templates of each channel.
+    pub events: BTreeMap<String, EventTemplates>,
+}
+
+impl Default for MessagingSettings {
+    fn default() -> Self {
+        Self {
+            dispatcher: true,
+            poll_interval_ms: 200,
+            batch_size: 100,
+            concurrency: 16,
+            lease_secs: 60,
+            max_attempts: 8,
+            base_delay_secs: 10,
+            max_delay_secs: 3600,
+            webhook_disable_after_hours: 72,
+            webhook_timeout_secs: 10,
+            miniprogram_state: "formal".into(),
+            events: BTreeMap::new(),
+        }
+    }
+}
+
+/// The templates one event is sent with. Values are texts with `{placeholders}`: tracking_no,
+/// title, state, message_title, body, reason, deadline, query_code, at, petition_id.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventTemplates {
+    /// The subscribe-message template id (from the mini-program console).
+    pub wechat_template: Option<String>,
+    /// Whether that template is a long-term subscription (政务民生 mini-programs only).
+    pub wechat_long_term: bool,
+    /// Template key (`thing2`, `character_string1` …) to value.
+    pub wechat_data: BTreeMap<String, String>,
+    /// The SMS gateway's template id.
+    pub sms_template: Option<String>,
+    /// Template parameter name to value.
+    pub sms_params: BTreeMap<String, String>,
+}
+
+/// The HTTP SMS gateway (see `infra::sms` for the request it receives).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmsSettings {
+    /// The gateway's URL; unset, no text messages are sent.
+    pub endpoint: Option<String>,
+    /// Sent as a bearer token.
+    pub api_key: Option<Secret>,
+    /// The registered signature (签名) the gateway puts before each text.
+    pub sign_name: String,
+    pub timeout_secs: u64,
+}
+
+impl Default for SmsSettings {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            api_key: None,
+            sign_name: "掌上信访".into(),
+            timeout_secs: 5,
         }
     }
 }

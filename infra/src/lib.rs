@@ -11,8 +11,10 @@ mod http;
 pub mod keys;
 pub mod moderation;
 pub mod password;
+pub mod sms;
 pub mod storage;
 pub mod totp;
+pub mod webhooks;
 pub mod wechat;
 
 pub use config::Settings;

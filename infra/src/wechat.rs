@@ -133,6 +133,38 @@ struct PhoneBody {
     phone_info: PhoneInfo,
 }
 
+/// Whether a message-push request comes from WeChat: `signature` is the SHA-1 of the token,
+/// `timestamp` and `nonce` sorted and joined (the console's "Token" for 消息推送). Compared in
+/// constant time.
+pub fn push_signature_valid(token: &str, timestamp: &str, nonce: &str, signature: &str) -> bool {
+    use sha1::{Digest, Sha1};
+    if token.is_empty() {
+        return false;
+    }
+    let mut parts = [token, timestamp, nonce];
+    parts.sort_unstable();
+    let digest: String = Sha1::digest(parts.concat().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let (a, b) = (
+        digest.as_bytes(),
+        signature.trim().to_ascii_lowercase().into_bytes(),
+    );
+    a.len() == b.len() && a.iter().zip(&b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// One subscribe message, its values already fitted to their types.
+#[derive(Debug)]
+pub struct SubscribeMessage<'a> {
+    pub openid: &'a str,
+    pub template_id: &'a str,
+    pub page: &'a str,
+    /// `formal`, `trial` or `developer`: which version of the mini-program the message opens.
+    pub miniprogram_state: &'a str,
+    pub data: Vec<(String, String)>,
+}
+
 /// The client of WeChat's server API for one mini-program. Cheap to share behind an `Arc`.
 pub struct WeChatClient {
     http: reqwest::Client,
@@ -141,6 +173,7 @@ pub struct WeChatClient {
     stable_token_url: Url,
     phone_url: Url,
     sec_check_url: Url,
+    subscribe_send_url: Url,
     appid: String,
     /// Empty when `wechat.secret` is unset; calls then answer `NotConfigured`.
     secret: Secret,
@@ -188,6 +221,7 @@ impl WeChatClient {
             stable_token_url: endpoint("/cgi-bin/stable_token")?,
             phone_url: endpoint("/wxa/business/getuserphonenumber")?,
             sec_check_url: endpoint("/wxa/msg_sec_check")?,
+            subscribe_send_url: endpoint("/cgi-bin/message/subscribe/send")?,
             appid: settings.appid.trim().to_owned(),
             secret: settings
                 .secret
@@ -331,6 +365,48 @@ impl WeChatClient {
                 other => other.to_string(),
             },
         })
+    }
+
+    /// Sends a subscribe message (订阅消息). The caller fits each value to its key's type first
+    /// (`messaging::fit_wechat_value`). A token WeChat refuses is dropped and the call retried
+    /// once; 43101 (no subscription left) and the other refusals come back as `Rejected`.
+    pub async fn send_subscribe_message(
+        &self,
+        message: &SubscribeMessage<'_>,
+    ) -> Result<(), WeChatError> {
+        let token = self.access_token().await?;
+        match self.request_subscribe_send(&token, message).await {
+            Err(WeChatError::Rejected { errcode, .. }) if is_token_error(errcode) => {
+                self.forget_token(&token).await?;
+                let fresh = self.access_token().await?;
+                self.request_subscribe_send(&fresh, message).await
+            }
+            other => other,
+        }
+    }
+
+    async fn request_subscribe_send(
+        &self,
+        token: &str,
+        message: &SubscribeMessage<'_>,
+    ) -> Result<(), WeChatError> {
+        let mut url = self.subscribe_send_url.clone();
+        url.query_pairs_mut().append_pair("access_token", token);
+        let data: serde_json::Map<String, Value> = message
+            .data
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::json!({ "value": v })))
+            .collect();
+        let request = self.http.post(url).json(&serde_json::json!({
+            "touser": message.openid,
+            "template_id": message.template_id,
+            "page": message.page,
+            "miniprogram_state": message.miniprogram_state,
+            "lang": "zh_CN",
+            "data": data,
+        }));
+        let _: Value = self.call("subscribe_send", request).await?;
+        Ok(())
     }
 
     /// The AppID and AppSecret, or `NotConfigured` when either is missing.
@@ -524,6 +600,7 @@ mod tests {
             appid: APPID.to_owned(),
             secret: Some(Secret::new(SECRET)),
             timeout_secs: 5,
+            push_token: None,
         }
     }
 
@@ -1052,6 +1129,43 @@ mod tests {
         assert!(matches!(
             classify::<SessionBody>(ok_status, br#"{"errcode":0}"#),
             Err(WeChatError::Unavailable(_))
+        ));
+    }
+
+    #[test]
+    fn push_signatures_are_checked_against_the_sorted_sha1() {
+        // Sorted lexically the parts are "1409304348", "TOKEN", "xxxxxx".
+        let computed = {
+            use sha1::{Digest, Sha1};
+            Sha1::digest(b"1409304348TOKENxxxxxx")
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        assert!(push_signature_valid(
+            "TOKEN",
+            "1409304348",
+            "xxxxxx",
+            &computed
+        ));
+        assert!(push_signature_valid(
+            "TOKEN",
+            "1409304348",
+            "xxxxxx",
+            &computed.to_uppercase()
+        ));
+        assert!(!push_signature_valid(
+            "TOKEN",
+            "1409304349",
+            "xxxxxx",
+            &computed
+        ));
+        assert!(!push_signature_valid("", "1409304348", "xxxxxx", &computed));
+        assert!(!push_signature_valid(
+            "TOKEN",
+            "1409304348",
+            "xxxxxx",
+            "abc"
         ));
     }
 

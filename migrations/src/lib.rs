@@ -7,6 +7,7 @@ mod m20261125_000001_organisations_and_staff;
 mod m20261125_000002_public_content;
 mod m20261125_000003_identity;
 mod m20261125_000004_petitions;
+mod m20261126_000005_messaging;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_public_content::Migration),
             Box::new(m20261125_000003_identity::Migration),
             Box::new(m20261125_000004_petitions::Migration),
+            Box::new(m20261126_000005_messaging::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod calendar;
 pub mod citizens;
+pub mod messaging;
 pub mod org_units;
 pub mod petitions;
 pub mod routing;
@@ -56,6 +57,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(supervision::issue_order)
         .service(supervision::reply_order)
         .service(supervision::set_joint_handling)
+        .service(messaging::message_petitioner)
+        .service(messaging::list_deliveries)
+        .service(messaging::retry_delivery)
+        .service(messaging::discard_delivery)
         .service(routing::list)
         .service(routing::set)
         .service(routing::remove)

@@ -88,7 +88,7 @@ pub struct PetitionerView {
 }
 
 const PETITIONER_NAME: &str = "petitions.petitioner_name";
-const PETITIONER_PHONE: &str = "petitions.petitioner_phone";
+pub const PETITIONER_PHONE: &str = "petitions.petitioner_phone";
 
 async fn staff_view(state: &AppState, row: PetitionRow) -> Result<StaffPetitionView, ApiError> {
     let domain = petitions::to_domain(&row)?;

@@ -73,6 +73,7 @@ pub async fn assign_owner(
             reason: None,
             detail: json!({"leader_id": leader.id}),
             topic: Some("petition.owner_assigned"),
+            public: false,
             now,
         },
     )
@@ -196,6 +197,7 @@ pub async fn issue_order(
             reason: Some(instruction.to_owned()),
             detail: json!({"order_id": order.id, "due_on": body.due_on}),
             topic: Some("petition.supervision_ordered"),
+            public: false,
             now,
         },
     )
@@ -287,6 +289,7 @@ pub async fn reply_order(
             reason: None,
             detail: json!({"order_id": order.id}),
             topic: None,
+            public: false,
             now,
         },
     )
@@ -377,6 +380,7 @@ pub async fn set_joint_handling(
             reason: None,
             detail: json!({"org_ids": orgs}),
             topic: Some("petition.joint_handling_set"),
+            public: false,
             now,
         },
     )

@@ -2,6 +2,7 @@
 //! real-name registration.
 
 pub mod auth;
+pub mod notifications;
 pub mod petitions;
 pub mod profile;
 
@@ -25,6 +26,14 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(petitions::request_review)
         .service(petitions::request_rereview)
         .service(petitions::withdraw)
+        // The fixed paths before the {id} one.
+        .service(notifications::unread_count)
+        .service(notifications::mark_all_read)
+        .service(notifications::list)
+        .service(notifications::get_one)
+        .service(notifications::mark_read)
+        .service(notifications::record_subscriptions)
+        .service(notifications::list_subscriptions)
         .service(crate::attachments::upload)
         .service(crate::attachments::download);
 }

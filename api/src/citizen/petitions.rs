@@ -362,6 +362,24 @@ pub async fn register_intake(
     let mut random = [0u8; 8];
     rand::rng().fill_bytes(&mut random);
     let code = query_code(&random);
+    // A retry is answered before a tracking number is spent on it.
+    if let Some(sealed) =
+        petitions::seen_submission(&state.db, &intake.idempotency_key, &intake.request_hash).await?
+    {
+        return replay(state, &sealed);
+    }
+    let tracking_no = petitions::allocate_tracking_no(
+        &state.db,
+        &state.settings.petition.tracking_prefix,
+        intake.registered_on,
+    )
+    .await?;
+    let sealed_query_code = Some(
+        state
+            .crypto
+            .seal(fengqiao_infra::db::messaging::OUTBOX_QUERY_CODE, &code)
+            .map_err(ApiError::internal)?,
+    );
     let crypto = state.crypto.clone();
     let crypto_for_replay = state.crypto.clone();
     let txn = state.begin_change().await?;
@@ -378,7 +396,8 @@ pub async fn register_intake(
             repeat_of: repeat.of(),
             routed_to,
             attachments: intake.attachments,
-            tracking_prefix: state.settings.petition.tracking_prefix.clone(),
+            tracking_no,
+            sealed_query_code,
             query_code_hash: Box::new(move |tracking_no, code| {
                 crypto.lookup_hash(QUERY_CODE, &format!("{tracking_no}:{code}"))
             }),
@@ -415,16 +434,18 @@ pub async fn register_intake(
             txn.commit().await?;
             Ok(HttpResponse::Created().json(submitted(&row, &query_code)))
         }
-        Registered::Replayed { sealed_response } => {
-            let json = state
-                .crypto
-                .open(REPLAY, &sealed_response)
-                .map_err(ApiError::internal)?;
-            let answer: SubmittedPetition =
-                serde_json::from_str(&json).map_err(ApiError::internal)?;
-            Ok(HttpResponse::Ok().json(answer))
-        }
+        Registered::Replayed { sealed_response } => replay(state, &sealed_response),
     }
+}
+
+/// The first answer to a submission, given again to its retry.
+fn replay(state: &AppState, sealed_response: &str) -> Result<HttpResponse, ApiError> {
+    let json = state
+        .crypto
+        .open(REPLAY, sealed_response)
+        .map_err(ApiError::internal)?;
+    let answer: SubmittedPetition = serde_json::from_str(&json).map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().json(answer))
 }
 
 /// The `Idempotency-Key` header every submission carries.

@@ -2,9 +2,17 @@
 //! `/api/v1/open`.
 
 pub mod oauth;
+pub mod webhooks;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(oauth::token).service(oauth::whoami);
+    cfg.service(oauth::token)
+        .service(oauth::whoami)
+        .service(webhooks::create)
+        .service(webhooks::list)
+        .service(webhooks::get_one)
+        .service(webhooks::update)
+        .service(webhooks::remove)
+        .service(webhooks::deliveries);
 }

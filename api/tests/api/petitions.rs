@@ -94,9 +94,9 @@ async fn a_citizen_submits_and_follows_a_petition() {
         .await;
     assert_eq!(problem(res, 404).await["code"], "petition_not_found");
 
-    // The registration is waiting in the outbox for the messaging work.
+    // The registration went into the outbox with the petition.
     let conn = app.raw_db().await;
-    let pending = fengqiao_infra::db::petitions::pending_outbox(&conn, 10)
+    let pending = fengqiao_infra::db::petitions::outbox_messages(&conn, 10)
         .await
         .unwrap();
     assert_eq!(pending.len(), 1);
@@ -442,7 +442,7 @@ async fn staff_move_a_petition_through_its_lifecycle_and_the_citizen_rates_it() 
         ]
     );
     let conn = app.raw_db().await;
-    let topics: Vec<String> = fengqiao_infra::db::petitions::pending_outbox(&conn, 50)
+    let topics: Vec<String> = fengqiao_infra::db::petitions::outbox_messages(&conn, 50)
         .await
         .unwrap()
         .into_iter()
@@ -736,7 +736,7 @@ async fn the_overdue_job_marks_missed_deadlines_once_with_a_reminder() {
     }
     assert!(marked.is_some(), "marked overdue within 5 s");
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    let reminders: Vec<String> = fengqiao_infra::db::petitions::pending_outbox(&conn, 50)
+    let reminders: Vec<String> = fengqiao_infra::db::petitions::outbox_messages(&conn, 50)
         .await
         .unwrap()
         .into_iter()

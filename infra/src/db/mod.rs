@@ -6,6 +6,7 @@ pub mod attachments;
 pub mod audit;
 pub mod citizens;
 pub mod entities;
+pub mod messaging;
 pub mod org;
 pub mod petitions;
 pub mod staff;

@@ -112,7 +112,10 @@ pub struct Registration {
     pub routed_to: Option<Uuid>,
     /// Files the uploader sent first, to link to the petition: (ids, uploader kind, uploader id).
     pub attachments: (Vec<Uuid>, &'static str, String),
-    pub tracking_prefix: String,
+    /// From `allocate_tracking_no`, taken before the transaction.
+    pub tracking_no: String,
+    /// The query code sealed for the registration message the petitioner is sent.
+    pub sealed_query_code: Option<String>,
     /// Keyed hash of the query code, computed by the caller (who holds the key).
     pub query_code_hash: QueryCodeHasher,
     /// The query code given to the petitioner (shown once, stored only as a keyed hash).
@@ -151,6 +154,49 @@ pub enum Registered {
     Replayed { sealed_response: String },
 }
 
+/// The sealed first response to a submission already stored under this key, if any; a
+/// conflict when the key was used for a different request.
+pub async fn seen_submission(
+    db: &impl ConnectionTrait,
+    key: &str,
+    request_hash: &str,
+) -> Result<Option<String>, StoreError> {
+    let Some(seen) = idempotency_key::Entity::find_by_id(key.to_owned())
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if seen.request_hash != request_hash {
+        return Err(DomainError::Conflict {
+            code: "idempotency_key_reused",
+            message: Text::new(
+                "该 Idempotency-Key 已用于另一份不同的提交",
+                "this Idempotency-Key was used for a different submission",
+            ),
+        }
+        .into());
+    }
+    Ok(Some(seen.response))
+}
+
+/// The next tracking number of the day, in a short transaction of its own: the day's counter
+/// row is locked only for that instant, not for the whole registration (holding it to the end
+/// made every submission of the county wait in one line). A registration that then fails leaves
+/// a gap in the day's numbers, which nothing relies on.
+pub async fn allocate_tracking_no(
+    db: &sea_orm::DatabaseConnection,
+    prefix: &str,
+    day: NaiveDate,
+) -> Result<String, StoreError> {
+    let sequence = next_counter(db, &format!("tracking:{prefix}:{}", day.format("%Y%m%d"))).await?;
+    Ok(fengqiao_domain::petition::tracking_number(
+        prefix,
+        day,
+        u64::try_from(sequence).unwrap_or(0),
+    ))
+}
+
 /// Stores a registration. With an idempotency key already seen for the same request, returns
 /// the first response again; for a different request, a conflict.
 pub async fn register<C>(
@@ -162,37 +208,14 @@ where
     C: ConnectionTrait + TransactionTrait,
 {
     if let Some(idem) = &idempotency
-        && let Some(seen) = idempotency_key::Entity::find_by_id(idem.key.clone())
-            .one(db)
-            .await?
+        && let Some(sealed_response) = seen_submission(db, &idem.key, &idem.request_hash).await?
     {
-        if seen.request_hash != idem.request_hash {
-            return Err(DomainError::Conflict {
-                code: "idempotency_key_reused",
-                message: Text::new(
-                    "该 Idempotency-Key 已用于另一份不同的提交",
-                    "this Idempotency-Key was used for a different submission",
-                ),
-            }
-            .into());
-        }
-        return Ok(Registered::Replayed {
-            sealed_response: seen.response,
-        });
+        return Ok(Registered::Replayed { sealed_response });
     }
 
     let txn = db.begin().await?;
     let day = reg.registered_on;
-    let sequence = next_counter(
-        &txn,
-        &format!("tracking:{}:{}", reg.tracking_prefix, day.format("%Y%m%d")),
-    )
-    .await?;
-    let tracking_no = fengqiao_domain::petition::tracking_number(
-        &reg.tracking_prefix,
-        day,
-        u64::try_from(sequence).unwrap_or(0),
-    );
+    let tracking_no = reg.tracking_no;
     let p = reg.petition;
     let id = Uuid::now_v7();
     let row = petition::ActiveModel {
@@ -283,6 +306,7 @@ where
             "tracking_no": row.tracking_no,
             "state": row.state,
             "at": reg.now,
+            "query_code": reg.sealed_query_code,
         })
         .to_string()),
         created_at: Set(reg.now),
@@ -370,13 +394,12 @@ pub async fn events(
     Ok(q.all(db).await?)
 }
 
-/// Outbox messages not yet dispatched, oldest first (for the messaging work and for tests).
-pub async fn pending_outbox(
+/// Every outbox message, dispatched or not, oldest first (what tests inspect).
+pub async fn outbox_messages(
     db: &impl ConnectionTrait,
     limit: u64,
 ) -> Result<Vec<outbox::Model>, StoreError> {
     Ok(outbox::Entity::find()
-        .filter(outbox::Column::DispatchedAt.is_null())
         .order_by_asc(outbox::Column::Id)
         .limit(limit)
         .all(db)
@@ -489,7 +512,7 @@ where
         event: Set(t.event.to_owned()),
         from_state: Set(Some(text_of(&t.from))),
         to_state: Set(text_of(&p.state)),
-        reason: Set(applied.reason),
+        reason: Set(applied.reason.clone()),
         public: Set(t.public),
         detail: Set(applied.detail.to_string()),
     }
@@ -507,6 +530,18 @@ where
                 "from": text_of(&t.from),
                 "state": text_of(&p.state),
                 "at": applied.now,
+                // What the citizen is told with the change: the reason of a refusal, a
+                // diversion or an extension, and an extension's new date.
+                "reason": if matches!(t.event, "not_accepted" | "diverted" | "extended") {
+                    applied.reason.clone()
+                } else {
+                    None
+                },
+                "deadline": if t.event == "extended" {
+                    applied.next_deadline.as_ref().map(|d| d.last_day)
+                } else {
+                    None
+                },
             })
             .to_string()),
             created_at: Set(applied.now),
@@ -807,6 +842,8 @@ pub struct Note<'a> {
     pub detail: serde_json::Value,
     /// When set, an outbox message on this topic tells the people concerned.
     pub topic: Option<&'a str>,
+    /// Whether the citizen's timeline shows it (a handler's message does).
+    pub public: bool,
     pub now: DateTime<Utc>,
 }
 
@@ -822,6 +859,7 @@ pub async fn record_note(
         reason,
         detail,
         topic,
+        public,
         now,
     } = note;
     petition_event::ActiveModel {
@@ -833,8 +871,8 @@ pub async fn record_note(
         event: Set(event.to_owned()),
         from_state: Set(Some(row.state.clone())),
         to_state: Set(row.state.clone()),
-        reason: Set(reason),
-        public: Set(false),
+        reason: Set(reason.clone()),
+        public: Set(public),
         detail: Set(detail.to_string()),
     }
     .insert(db)
@@ -844,7 +882,15 @@ pub async fn record_note(
             id: Set(Uuid::now_v7()),
             topic: Set(topic.to_owned()),
             petition_id: Set(Some(row.id)),
-            payload: Set(serde_json::json!({"petition_id": row.id, "tracking_no": row.tracking_no, "detail": detail}).to_string()),
+            payload: Set(serde_json::json!({
+                "petition_id": row.id,
+                "tracking_no": row.tracking_no,
+                "state": row.state,
+                "at": now,
+                "detail": detail,
+                "reason": if public { reason } else { None },
+            })
+            .to_string()),
             created_at: Set(now),
             dispatched_at: Set(None),
         }
