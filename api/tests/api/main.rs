@@ -15,6 +15,7 @@ mod citizens;
 mod errors;
 mod health;
 mod integrators;
+mod messaging;
 mod migrations;
 mod openapi;
 mod petitions;

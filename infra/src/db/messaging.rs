@@ -126,6 +126,14 @@ pub async fn fan_out(
     batch: u64,
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
+    // A plain read first: an idle dispatcher never takes SQLite's write lock.
+    let any = outbox::Entity::find()
+        .filter(outbox::Column::DispatchedAt.is_null())
+        .one(db)
+        .await?;
+    if any.is_none() {
+        return Ok(0);
+    }
     let txn = super::begin_write(db).await?;
     let mut pending = outbox::Entity::find()
         .filter(outbox::Column::DispatchedAt.is_null())
@@ -285,6 +293,14 @@ pub async fn claim_due(
     lease: Duration,
     now: DateTime<Utc>,
 ) -> Result<Vec<DeliveryRow>, StoreError> {
+    let any = delivery::Entity::find()
+        .filter(delivery::Column::State.eq(DeliveryState::Pending.as_str()))
+        .filter(delivery::Column::NextAttemptAt.lte(now))
+        .one(db)
+        .await?;
+    if any.is_none() {
+        return Ok(Vec::new());
+    }
     let txn = super::begin_write(db).await?;
     let mut due = delivery::Entity::find()
         .select_only()
@@ -434,6 +450,15 @@ async fn endpoint_health(
     else {
         return Ok(());
     };
+    // A healthy endpoint's row is written at most once a minute, not on every delivery: the
+    // deliveries to one endpoint would otherwise queue on its row lock.
+    let recently_fine = endpoint.failing_since.is_none()
+        && endpoint
+            .last_success_at
+            .is_some_and(|at| now.signed_duration_since(at) < chrono::Duration::minutes(1));
+    if outcome.error().is_none() && recently_fine {
+        return Ok(());
+    }
     let mut active: webhook_endpoint::ActiveModel = endpoint.clone().into();
     match outcome.error() {
         None => {
