@@ -88,15 +88,14 @@ printf '%-56s %10.0f   (%s delivered in %.1f s)\n' "webhook deliveries (fan-out,
   "$(python3 -c "print($delivered / ($end - $start))")" "$delivered" "$(python3 -c "print($end - $start)")"
 
 # 2. Lag under a steady stream of submissions.
-tokens=""
 for i in $(seq 1 32); do
-  tokens+="$(curl -fs -X POST "$api/auth/dev-login" -H 'content-type: application/json' \
-    -d "{\"openid\":\"lag-$i\"}" | json '["access_token"]') "
-done
+  curl -fs -X POST "$api/auth/dev-login" -H 'content-type: application/json' \
+    -d "{\"openid\":\"lag-$i\"}" | json '["access_token"]'
+done > "$work/tokens"
 township=$(psql -qtA -h 127.0.0.1 -U postgres -d $DB -c "SELECT id FROM org_units WHERE code = '410122-101'")
 body="{\"kind\":\"complaint\",\"category_code\":\"transport\",\"title\":\"村道路面破损请求维修\",\"content\":\"官渡桥村东头道路破损严重，雨天积水，群众出行困难，请求尽快维修。\",\"township_id\":\"$township\"}"
 curl -fs -X POST "http://127.0.0.1:$SINK/reset" >/dev/null
-out=$(TOKENS="$tokens" BODY="$body" wrk -t1 -c4 -d"${DURATION}s" -s bench/submit.lua "http://127.0.0.1:$PORT")
+out=$(TOKENS_FILE="$work/tokens" BODY="$body" wrk -t1 -c4 -d"${DURATION}s" -s bench/submit.lua "http://127.0.0.1:$PORT")
 sleep 3
 submitted=$(awk '/requests in/ {print $1}' <<<"$out")
 printf '\n%-56s %8s %8s %8s\n' "state change to delivery" "count" "p50 ms" "p99 ms"

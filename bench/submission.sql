@@ -1,11 +1,15 @@
 -- What a petition submission commits, in bare SQL, for pgbench: the day's tracking counter (in
--- a statement of its own, as the service takes it), then one transaction with the petition, its
+-- a statement of its own, once every twenty submissions, as the service reserves numbers in
+-- blocks of twenty), then one transaction with the petition, its
 -- first event, its outbox message, the idempotency key and the hash-chained audit entry under
 -- the chain's advisory lock. (Before it the service also reads the category,
 -- the places, the calendar and earlier petitions, and seals and hashes in Rust.)
 \set n random(1, 1000000000)
-INSERT INTO counters (name, value) VALUES ('tracking:BENCH:' || to_char(now(), 'YYYYMMDD'), 1)
-  ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value;
+\set block random(1, 20)
+\if :block = 1
+INSERT INTO counters (name, value) VALUES ('tracking:BENCH:' || to_char(now(), 'YYYYMMDD'), 20)
+  ON CONFLICT (name) DO UPDATE SET value = counters.value + 20 RETURNING value;
+\endif
 BEGIN;
 WITH p AS (
   INSERT INTO petitions (id, tracking_no, query_code_hash, kind, channel, category_code, matter_category,

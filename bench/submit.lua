@@ -1,7 +1,8 @@
 -- wrk script: petition submissions, each with its own Idempotency-Key, spread over many
 -- citizens the way real traffic is (one citizen submitting thousands would make every
 -- submission a repeat of the last fifty).
--- Set TOKENS (space-separated bearer tokens) and BODY in the environment (bench/petitions.sh does).
+-- Set TOKENS_FILE (a file of space-separated bearer tokens) and BODY in the environment
+-- (bench/petitions.sh and bench/messaging.sh do).
 local threads = 0
 
 -- Each thread gets its own number, so keys never collide across threads.
@@ -14,7 +15,10 @@ function init(args)
   prefix = "bench-" .. tid .. "-" .. os.time() .. "-"
   counter = 0
   tokens = {}
-  for t in string.gmatch(os.getenv("TOKENS"), "%S+") do
+  local file = assert(io.open(os.getenv("TOKENS_FILE")))
+  local all = file:read("*a")
+  file:close()
+  for t in string.gmatch(all, "%S+") do
     tokens[#tokens + 1] = t
   end
   wrk.method = "POST"

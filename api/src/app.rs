@@ -130,6 +130,10 @@ pub async fn build_state(
         tokens: Arc::new(tokens),
         metrics: Metrics::new()?,
         settings: Arc::new(settings),
+        reference: Arc::default(),
+        // Twenty numbers per trip to the counter: a twentieth of the counter's traffic, and
+        // at most nineteen numbers skipped when an instance stops.
+        tracking: Arc::new(db::petitions::TrackingNumbers::new(20)),
     };
     Ok((state, demo, backend))
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::Utc;
 use fengqiao_domain::messaging::{
     AfterAttempt, AttemptOutcome, CitizenMessage, DeliveryChannel, EventFacts, RetryPolicy,
-    after_attempt, citizen_message, fit_wechat_value, render,
+    after_attempt, fit_wechat_value, render,
 };
 use fengqiao_infra::db::messaging::{self as store, Attempted, DeliveryRow, FanOutPolicy};
 use fengqiao_infra::db::{citizens, petitions};
@@ -71,6 +71,11 @@ pub fn fan_out_policy(state: &AppState) -> FanOutPolicy {
         if state.sms.is_configured() && t.sms_template.is_some() {
             policy.sms.insert(event.clone());
         }
+        if t.inbox_title.is_some() || t.inbox_body.is_some() {
+            policy
+                .inbox
+                .insert(event.clone(), (t.inbox_title.clone(), t.inbox_body.clone()));
+        }
     }
     policy
 }
@@ -104,9 +109,12 @@ pub async fn round(state: &AppState) -> bool {
             0
         }
     };
+    // No more than can be attempted at once: every claimed delivery starts at once, well within
+    // its lease (a batch worked through in waves would see its last leases run out and be
+    // claimed, and sent, by another dispatcher).
     let claimed = match store::claim_due(
         &state.db,
-        m.batch_size.max(1),
+        u64::try_from(m.concurrency.max(1)).unwrap_or(16),
         Duration::from_secs(m.lease_secs.max(1)),
         Utc::now(),
     )
@@ -138,6 +146,12 @@ pub async fn round(state: &AppState) -> bool {
 /// Attempts one claimed delivery and records the outcome.
 async fn attempt(state: &AppState, row: DeliveryRow) {
     let started = Instant::now();
+    // Its lease ran out before it could start (a stalled process): another dispatcher may have
+    // it now, so this one leaves it alone.
+    if Utc::now() >= row.next_attempt_at {
+        tracing::warn!(delivery = %row.id, "lease ran out before the attempt; leaving it to be claimed again");
+        return;
+    }
     let channel = DeliveryChannel::parse(&row.channel);
     let (outcome, fallback) = match store::delivery_facts(&state.crypto, &row) {
         Err(e) => (
@@ -196,12 +210,14 @@ async fn attempt(state: &AppState, row: DeliveryRow) {
     }
 }
 
-fn message_for(facts: &EventFacts) -> CitizenMessage {
-    citizen_message(facts).unwrap_or(CitizenMessage {
-        title: String::new(),
-        body: String::new(),
-        page: String::new(),
-    })
+fn message_for(state: &AppState, facts: &EventFacts) -> CitizenMessage {
+    fan_out_policy(state)
+        .message(facts)
+        .unwrap_or(CitizenMessage {
+            title: String::new(),
+            body: String::new(),
+            page: String::new(),
+        })
 }
 
 /// The channel to fall back to from WeChat: SMS, when it has a template for the event and the
@@ -278,7 +294,7 @@ async fn send_wechat(
             );
         }
     }
-    let message = message_for(facts);
+    let message = message_for(state, facts);
     let page = message.page.clone();
     let data = templates
         .map(|t| {
@@ -327,7 +343,17 @@ async fn send_wechat(
         }) => AttemptOutcome::Retry {
             error: format!("WeChat 45009: {errmsg}"),
         },
-        Err(WeChatError::Rejected { errcode, errmsg }) => AttemptOutcome::Permanent {
+        // Wrong for this message (openid, template, page, data): retrying cannot help, and an
+        // administrator sees the dead letter and fixes the configuration.
+        Err(WeChatError::Rejected {
+            errcode: errcode @ (40003 | 40037 | 41030 | 47003),
+            errmsg,
+        }) => AttemptOutcome::Permanent {
+            error: format!("WeChat {errcode}: {errmsg}"),
+        },
+        // Anything else is about the account (a token refused twice, the secret, the IP
+        // whitelist, an unknown code): every message would fail alike, so wait and retry.
+        Err(WeChatError::Rejected { errcode, errmsg }) => AttemptOutcome::Retry {
             error: format!("WeChat {errcode}: {errmsg}"),
         },
         Err(e @ (WeChatError::Unavailable(_) | WeChatError::RateLimited)) => {
@@ -335,12 +361,24 @@ async fn send_wechat(
                 error: e.to_string(),
             }
         }
-        Err(e) => AttemptOutcome::Permanent {
+        Err(e @ WeChatError::NotConfigured) => {
+            if let Err(err) = store::release_grant(&state.db, citizen.id, &template_id, now).await {
+                tracing::warn!(error = %format!("{:#}", anyhow::Error::from(err)), "could not give back a grant");
+            }
+            let fallback = sms_fallback(state, row, facts).await;
+            return (
+                AttemptOutcome::Fallback {
+                    error: e.to_string(),
+                },
+                fallback,
+            );
+        }
+        Err(e) => AttemptOutcome::Retry {
             error: e.to_string(),
         },
     };
     // Not sent: the allowance is given back.
-    if let Err(e) = store::release_grant(&state.db, citizen.id, &template_id).await {
+    if let Err(e) = store::release_grant(&state.db, citizen.id, &template_id, now).await {
         tracing::warn!(error = %format!("{:#}", anyhow::Error::from(e)), "could not give back a grant");
     }
     (outcome, None)
@@ -399,7 +437,7 @@ async fn send_sms(state: &AppState, row: &DeliveryRow, facts: &EventFacts) -> At
             };
         }
     };
-    let message = message_for(facts);
+    let message = message_for(state, facts);
     let params: Vec<(String, String)> = templates
         .sms_params
         .iter()
@@ -436,7 +474,9 @@ async fn send_webhook(state: &AppState, row: &DeliveryRow, facts: &EventFacts) -
         }
     };
     if !endpoint.active {
-        return AttemptOutcome::Permanent {
+        // Switched off between the claim and now: its deliveries are being held; this one
+        // waits its turn like them.
+        return AttemptOutcome::Retry {
             error: "the endpoint is switched off".into(),
         };
     }

@@ -30,6 +30,10 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     pub metrics: Metrics,
     pub settings: Arc<Settings>,
+    /// Categories, calendar, routing rules and places, held for seconds (see `reference`).
+    pub reference: Arc<crate::reference::ReferenceCache>,
+    /// Tracking numbers from blocks of the shared daily counter.
+    pub tracking: Arc<fengqiao_infra::db::petitions::TrackingNumbers>,
 }
 
 impl AppState {

@@ -37,12 +37,21 @@ fn verify(state: &AppState, q: &PushSignature) -> Result<(), ApiError> {
         .as_ref()
         .map(|t| t.expose().to_owned())
         .unwrap_or_default();
-    if push_signature_valid(&token, &q.timestamp, &q.nonce, &q.signature) {
+    // In plaintext mode the signature covers the time and nonce, not the body: a signature seen
+    // once must not be usable later, so it holds for five minutes around its own timestamp.
+    let fresh = q
+        .timestamp
+        .parse::<i64>()
+        .is_ok_and(|ts| (chrono::Utc::now().timestamp() - ts).abs() <= 300);
+    if fresh && push_signature_valid(&token, &q.timestamp, &q.nonce, &q.signature) {
         Ok(())
     } else {
         Err(ApiError::forbidden(
             "invalid_signature",
-            Text::new("消息推送签名无效", "the push signature does not verify"),
+            Text::new(
+                "消息推送签名无效或已过期",
+                "the push signature does not verify or is more than five minutes old",
+            ),
         ))
     }
 }
@@ -94,7 +103,7 @@ struct SubscribeItem {
     status: String,
 }
 
-/// Events from WeChat. Subscribe-message popups and changes update the citizen's grants;
+/// Events from WeChat. Subscribe-message withdrawals (reject, ban) stop the citizen's grants;
 /// other events are acknowledged and ignored. Answers `success`, as WeChat expects.
 #[utoipa::path(
     tag = "wechat-push",
@@ -154,8 +163,10 @@ pub async fn receive(
         .into_iter()
         .filter_map(|i| {
             let lt = *long_term.get(&i.template_id)?;
+            // Withdrawals only: an "accept" is counted once, from the mini-program's own report
+            // (`POST /me/subscriptions`); counting WeChat's copy too would allow a message the
+            // citizen never agreed to.
             let choice = match i.status.as_str() {
-                "accept" => SubscribeChoice::Accept,
                 "reject" => SubscribeChoice::Reject,
                 "ban" => SubscribeChoice::Ban,
                 _ => return None,

@@ -49,6 +49,8 @@ impl DeliveryChannel {
 pub enum DeliveryState {
     /// Waiting for its next attempt (or being attempted under a lease).
     Pending,
+    /// For an integrator endpoint that is switched off: sent once it is back on.
+    Held,
     Delivered,
     /// This channel could not reach the person; the next channel was tried instead.
     FellBack,
@@ -63,6 +65,7 @@ impl DeliveryState {
     pub fn as_str(self) -> &'static str {
         match self {
             DeliveryState::Pending => "pending",
+            DeliveryState::Held => "held",
             DeliveryState::Delivered => "delivered",
             DeliveryState::FellBack => "fell_back",
             DeliveryState::Dead => "dead",
@@ -73,6 +76,7 @@ impl DeliveryState {
     pub fn parse(s: &str) -> Option<Self> {
         [
             DeliveryState::Pending,
+            DeliveryState::Held,
             DeliveryState::Delivered,
             DeliveryState::FellBack,
             DeliveryState::Dead,
@@ -87,8 +91,9 @@ impl DeliveryState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AttemptOutcome {
     Delivered,
-    /// Worth trying again: a timeout, a refused connection, a 5xx, a token WeChat refused twice,
-    /// a daily quota, the cache down so no token can be had.
+    /// Worth trying again: a timeout, a refused connection, a 5xx, WeChat refusing the account
+    /// (a token refused twice, the secret, the IP whitelist), a daily quota, the cache down so
+    /// no token can be had.
     Retry {
         error: String,
     },
@@ -96,8 +101,10 @@ pub enum AttemptOutcome {
     Fallback {
         error: String,
     },
-    /// Trying again cannot help: a bad template or openid (40003, 40037, 41030, 47003), a 4xx
-    /// from an integrator other than 408 or 429.
+    /// Trying again cannot help: a bad template, openid, page or data (40003, 40037, 41030,
+    /// 47003), an SMS gateway refusing the number or template. (Integrators' endpoints are
+    /// retried on any answer but 2xx, as Svix and Stripe do: a 404 is often a deploy in
+    /// progress.)
     Permanent {
         error: String,
     },
@@ -270,14 +277,18 @@ impl Grant {
     }
 }
 
-/// What a public change of a petition says, the inputs of every message about it.
+/// What a public change says (of a petition, or of a reception booking), the inputs of every
+/// message about it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct EventFacts {
-    /// The event, without the `petition.` prefix (`accepted`, `answered`, `message` …).
+    /// The event: a petition's without the `petition.` prefix (`accepted`, `answered`,
+    /// `message` …); others whole (`booking.confirmed` …).
     pub event: String,
     pub tracking_no: String,
-    pub petition_id: String,
-    /// The petition's title, for the citizen's own messages (never in webhooks).
+    /// The petition's id, or the booking's for `booking.*` events.
+    pub record_id: String,
+    /// The petition's title, for the citizen's own messages (never in webhooks); for a booking,
+    /// the session (day, time, place, leader).
     pub title: String,
     /// The state after the change (`in_handling` …).
     pub state: String,
@@ -338,6 +349,9 @@ pub const CITIZEN_EVENTS: &[&str] = &[
     "closed",
     "withdrawn",
     "message",
+    "booking.confirmed",
+    "booking.cancelled",
+    "booking.reminded",
 ];
 
 /// The event types integrators may subscribe to: every public change (`petition.` and the
@@ -345,6 +359,7 @@ pub const CITIZEN_EVENTS: &[&str] = &[
 pub fn webhook_event_types() -> Vec<String> {
     CITIZEN_EVENTS
         .iter()
+        .filter(|e| !e.starts_with("booking."))
         .chain(&["rated"])
         .map(|e| format!("petition.{e}"))
         .collect()
@@ -354,7 +369,26 @@ pub fn webhook_event_types() -> Vec<String> {
 pub fn citizen_message(facts: &EventFacts) -> Option<CitizenMessage> {
     let no = &facts.tracking_no;
     let reason = facts.reason.as_deref().unwrap_or("");
+    let session = &facts.title;
+    let mut page = format!("pages/petition/detail?id={}", facts.record_id);
     let (title, body) = match facts.event.as_str() {
+        "booking.confirmed" | "booking.cancelled" | "booking.reminded" => {
+            page = format!("pages/reception/booking?id={}", facts.record_id);
+            match facts.event.as_str() {
+                "booking.confirmed" => (
+                    "领导接访预约成功".to_owned(),
+                    format!("您已预约{session}的领导接访，请携带身份证件按时到达。"),
+                ),
+                "booking.cancelled" => (
+                    "领导接访预约已取消".to_owned(),
+                    format!("您预约的{session}领导接访已取消。{reason}"),
+                ),
+                _ => (
+                    "领导接访提醒".to_owned(),
+                    format!("您预约的{session}领导接访即将开始，请携带身份证件按时到达。"),
+                ),
+            }
+        }
         "registered" => (
             "信访事项已登记".to_owned(),
             match &facts.query_code {
@@ -432,11 +466,22 @@ pub fn citizen_message(facts: &EventFacts) -> Option<CitizenMessage> {
         ),
         _ => return None,
     };
-    Some(CitizenMessage {
-        title,
-        body,
-        page: format!("pages/petition/detail?id={}", facts.petition_id),
-    })
+    Some(CitizenMessage { title, body, page })
+}
+
+/// The message with the texts a county configured in place of the built-in ones (each a
+/// template with the same placeholders as `render`; `{body}` is the built-in text).
+pub fn customised(
+    message: CitizenMessage,
+    facts: &EventFacts,
+    title: Option<&str>,
+    body: Option<&str>,
+) -> CitizenMessage {
+    CitizenMessage {
+        title: title.map_or_else(|| message.title.clone(), |t| render(t, facts, &message)),
+        body: body.map_or_else(|| message.body.clone(), |b| render(b, facts, &message)),
+        page: message.page,
+    }
 }
 
 /// Fills `{name}` placeholders from the facts (unknown names become empty): how configured
@@ -470,7 +515,7 @@ pub fn render(template: &str, facts: &EventFacts, message: &CitizenMessage) -> S
                     .format("%Y-%m-%d %H:%M")
                     .to_string(),
             ),
-            "petition_id" => out.push_str(&facts.petition_id),
+            "record_id" | "petition_id" => out.push_str(&facts.record_id),
             _ => {}
         }
         rest = &after[close + 1..];
@@ -547,7 +592,7 @@ mod tests {
         EventFacts {
             event: event.into(),
             tracking_no: "ZM20261126000012".into(),
-            petition_id: "0193".into(),
+            record_id: "0193".into(),
             title: "村道路面破损请求维修，雨天积水严重，群众出行困难".into(),
             state: "in_handling".into(),
             reason: Some("材料不全".into()),
@@ -636,7 +681,7 @@ mod tests {
 
     #[test]
     fn every_citizen_event_has_a_message_and_staff_events_none() {
-        for event in CITIZEN_EVENTS {
+        for event in CITIZEN_EVENTS.iter().filter(|e| !e.starts_with("booking.")) {
             let m = citizen_message(&facts(event)).unwrap();
             assert!(m.body.contains("ZM20261126000012"), "{event}: {}", m.body);
             assert_eq!(m.page, "pages/petition/detail?id=0193");
@@ -645,6 +690,17 @@ mod tests {
         for event in ["returned", "escalated", "overdue", "supervision_ordered"] {
             assert_eq!(citizen_message(&facts(event)), None);
         }
+    }
+
+    #[test]
+    fn booking_messages_name_the_session_and_open_the_booking() {
+        let mut f = facts("booking.cancelled");
+        f.title = "12月16日 09:00 县信访局接待室（县委书记）".into();
+        f.reason = Some("接待领导临时公务".into());
+        let m = citizen_message(&f).unwrap();
+        assert!(m.body.contains("12月16日") && m.body.contains("临时公务"));
+        assert_eq!(m.page, "pages/reception/booking?id=0193");
+        assert!(!webhook_event_types().iter().any(|t| t.contains("booking")));
     }
 
     #[test]
@@ -667,6 +723,17 @@ mod tests {
         );
         assert_eq!(render("no braces {", &f, &m), "no braces {");
         assert_eq!(render("{message_title}", &f, &m), "信访事项已受理");
+    }
+
+    #[test]
+    fn configured_texts_replace_the_built_in_ones() {
+        let f = facts("accepted");
+        let m = citizen_message(&f).unwrap();
+        let c = customised(m.clone(), &f, Some("受理通知"), Some("【中牟信访】{body}"));
+        assert_eq!(c.title, "受理通知");
+        assert_eq!(c.body, format!("【中牟信访】{}", m.body));
+        assert_eq!(c.page, m.page);
+        assert_eq!(customised(m.clone(), &f, None, None), m);
     }
 
     #[test]
@@ -723,6 +790,7 @@ mod tests {
         }
         for s in [
             DeliveryState::Pending,
+            DeliveryState::Held,
             DeliveryState::Delivered,
             DeliveryState::FellBack,
             DeliveryState::Dead,

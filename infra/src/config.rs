@@ -475,6 +475,9 @@ pub struct EventTemplates {
     pub sms_template: Option<String>,
     /// Template parameter name to value.
     pub sms_params: BTreeMap<String, String>,
+    /// In place of the built-in inbox title and text (`{body}` is the built-in text).
+    pub inbox_title: Option<String>,
+    pub inbox_body: Option<String>,
 }
 
 /// The HTTP SMS gateway (see `infra::sms` for the request it receives).
@@ -634,6 +637,16 @@ impl Settings {
         }
         if self.demo {
             problems.push("demo is enabled: demonstration data must not reach production".into());
+        }
+        if let Some(token) = &self.wechat.push_token
+            && looks_like_a_placeholder(token.expose())
+        {
+            problems.push("wechat.push_token is a placeholder value".into());
+        }
+        if let Some(key) = &self.sms.api_key
+            && looks_like_a_placeholder(key.expose())
+        {
+            problems.push("sms.api_key is a placeholder value".into());
         }
         if let Some(s3) = &self.storage.s3
             && looks_like_a_placeholder(s3.secret_access_key.expose())

@@ -41,7 +41,27 @@ pub fn acceptable_endpoint_url(raw: &str, https_only: bool) -> Option<String> {
     let url = raw.trim();
     let parsed = reqwest::Url::parse(url).ok()?;
     let scheme_ok = parsed.scheme() == "https" || (!https_only && parsed.scheme() == "http");
+    // In production an integrator may not point the service at itself or the internal network
+    // by address (a name that resolves there is not caught here; see the README).
+    let host = parsed.host_str().unwrap_or_default();
+    let internal = match host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+    {
+        Ok(std::net::IpAddr::V4(ip)) => {
+            ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified()
+        }
+        Ok(std::net::IpAddr::V6(ip)) => {
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || (ip.segments()[0] & 0xfe00) == 0xfc00
+                || (ip.segments()[0] & 0xffc0) == 0xfe80
+        }
+        Err(_) => host.is_empty() || host.eq_ignore_ascii_case("localhost"),
+    };
     let ok = scheme_ok
+        && !(https_only && internal)
         && url.len() <= 2048
         && parsed.host_str().is_some()
         && parsed.username().is_empty()
@@ -152,6 +172,18 @@ mod tests {
         assert!(acceptable_endpoint_url("ftp://a.example/hook", false).is_none());
         assert!(acceptable_endpoint_url("https://u:p@a.example/", false).is_none());
         assert!(acceptable_endpoint_url("not a url", false).is_none());
+        for internal in [
+            "https://127.0.0.1/hook",
+            "https://10.1.2.3/hook",
+            "https://169.254.169.254/latest",
+            "https://[::1]/hook",
+            "https://localhost/hook",
+        ] {
+            assert!(
+                acceptable_endpoint_url(internal, true).is_none(),
+                "{internal}"
+            );
+        }
     }
 
     #[test]

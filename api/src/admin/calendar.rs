@@ -159,6 +159,7 @@ pub async fn mark(
         )
         .await?;
     txn.commit().await?;
+    state.reference.forget();
     Ok(web::Json(CalendarDay {
         day,
         kind: body.kind,
@@ -203,5 +204,6 @@ pub async fn clear(
         )
         .await?;
     txn.commit().await?;
+    state.reference.forget();
     Ok(HttpResponse::NoContent().finish())
 }

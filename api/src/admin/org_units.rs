@@ -196,6 +196,7 @@ pub async fn create(
         )
         .await?;
     txn.commit().await?;
+    state.reference.forget();
     Ok(HttpResponse::Created().json(OrgUnitView::from(unit)))
 }
 
@@ -249,5 +250,6 @@ pub async fn update(
         )
         .await?;
     txn.commit().await?;
+    state.reference.forget();
     Ok(web::Json(unit.into()))
 }

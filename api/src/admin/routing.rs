@@ -126,6 +126,7 @@ pub async fn set(
         )
         .await?;
     txn.commit().await?;
+    state.reference.forget();
     Ok(web::Json(rule.into()))
 }
 
@@ -166,5 +167,6 @@ pub async fn remove(
         )
         .await?;
     txn.commit().await?;
+    state.reference.forget();
     Ok(HttpResponse::NoContent().finish())
 }

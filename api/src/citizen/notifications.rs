@@ -74,6 +74,16 @@ pub struct NotificationQuery {
     pub unread: Option<bool>,
 }
 
+/// Not found means not found; a database that is down stays a 503.
+fn notification_lookup(e: fengqiao_infra::db::StoreError) -> ApiError {
+    match e {
+        fengqiao_infra::db::StoreError::Rule(DomainError::NotFound { .. }) => {
+            notification_not_found()
+        }
+        other => other.into(),
+    }
+}
+
 fn notification_not_found() -> ApiError {
     DomainError::NotFound {
         code: "notification_not_found",
@@ -171,7 +181,7 @@ pub async fn get_one(
 ) -> Result<web::Json<NotificationView>, ApiError> {
     let row = store::notification(&state.db, citizen.id, *id)
         .await
-        .map_err(|_| notification_not_found())?;
+        .map_err(notification_lookup)?;
     Ok(web::Json(view_of(&state, row)?))
 }
 
@@ -195,7 +205,7 @@ pub async fn mark_read(
 ) -> Result<HttpResponse, ApiError> {
     store::notification(&state.db, citizen.id, *id)
         .await
-        .map_err(|_| notification_not_found())?;
+        .map_err(notification_lookup)?;
     let txn = state.begin_change().await?;
     let changed = store::mark_read(&txn, citizen.id, Some(*id), Utc::now()).await?;
     if changed > 0 {

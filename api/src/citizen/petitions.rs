@@ -14,7 +14,6 @@ use fengqiao_domain::ports::RateDecision;
 use fengqiao_domain::{DomainError, Text};
 use fengqiao_infra::db::audit::Event;
 use fengqiao_infra::db::petitions::{self, PetitionRow, Registered, parse_text};
-use fengqiao_infra::db::{self};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -270,8 +269,10 @@ pub async fn register_intake(
         )
         .into());
     }
-    let category = petitions::category(&state.db, &petition.category_code)
-        .await?
+    let reference = state.reference.snapshot(&state.db).await?;
+    let category = reference
+        .categories
+        .get(&petition.category_code)
         .ok_or_else(|| {
             ApiError::from(DomainError::invalid(
                 "category_code",
@@ -286,14 +287,18 @@ pub async fn register_intake(
     {
         standing_of(citizen).require_real_name()?;
     }
-    let township = db::org::get(&state.db, petition.township_id)
+    let township = state
+        .reference
+        .place(&state.db, petition.township_id)
         .await
         .map_err(|_| unknown_place("township_id"))?;
     if !matches!(township.kind, OrgKind::Township | OrgKind::Street) {
         return Err(unknown_place("township_id"));
     }
     if let Some(village_id) = petition.village_id {
-        let village = db::org::get(&state.db, village_id)
+        let village = state
+            .reference
+            .place(&state.db, village_id)
             .await
             .map_err(|_| unknown_place("village_id"))?;
         if village.parent_id != Some(township.id) {
@@ -301,7 +306,7 @@ pub async fn register_intake(
         }
     }
     let now = Utc::now();
-    let calendar = petitions::calendar(&state.db).await?;
+    let calendar = &reference.calendar;
     let periods = fengqiao_domain::petition::Periods::default();
     let checkpoint = if petition.village_id.is_some() {
         Checkpoint::VillageCommittee
@@ -353,8 +358,7 @@ pub async fn register_intake(
         });
     }
     let repeat = fengqiao_domain::petition::find_repeat(&text, &earlier);
-    let routed_to =
-        petitions::route(&state.db, &petition.category_code, petition.township_id).await?;
+    let routed_to = reference.route(&petition.category_code, petition.township_id);
     let flag_reason = match (flag_reason, repeat.flag_reason()) {
         (Some(a), Some(b)) => Some(format!("{a};{b}")),
         (a, b) => a.or(b.map(str::to_owned)),
@@ -368,12 +372,14 @@ pub async fn register_intake(
     {
         return replay(state, &sealed);
     }
-    let tracking_no = petitions::allocate_tracking_no(
-        &state.db,
-        &state.settings.petition.tracking_prefix,
-        intake.registered_on,
-    )
-    .await?;
+    let tracking_no = state
+        .tracking
+        .next(
+            &state.db,
+            &state.settings.petition.tracking_prefix,
+            intake.registered_on,
+        )
+        .await?;
     let sealed_query_code = Some(
         state
             .crypto
@@ -421,21 +427,17 @@ pub async fn register_intake(
         }),
     )
     .await?;
-    match registered {
-        Registered::New { row, query_code } => {
-            state
-                .audit_in(
-                    &txn,
-                    &intake.actor,
-                    &origin.0,
-                    Event::new("petition.registered").on("petition", row.id),
-                )
-                .await?;
-            txn.commit().await?;
-            Ok(HttpResponse::Created().json(submitted(&row, &query_code)))
-        }
-        Registered::Replayed { sealed_response } => replay(state, &sealed_response),
-    }
+    let Registered { row, query_code } = registered;
+    state
+        .audit_in(
+            &txn,
+            &intake.actor,
+            &origin.0,
+            Event::new("petition.registered").on("petition", row.id),
+        )
+        .await?;
+    txn.commit().await?;
+    Ok(HttpResponse::Created().json(submitted(&row, &query_code)))
 }
 
 /// The first answer to a submission, given again to its retry.

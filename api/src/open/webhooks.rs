@@ -131,6 +131,14 @@ fn check_event_types(types: &[String]) -> Result<Vec<String>, ApiError> {
     Ok(out)
 }
 
+/// Not found means not found; a database that is down stays a 503.
+fn endpoint_lookup(e: fengqiao_infra::db::StoreError) -> ApiError {
+    match e {
+        fengqiao_infra::db::StoreError::Rule(DomainError::NotFound { .. }) => endpoint_not_found(),
+        other => other.into(),
+    }
+}
+
 fn endpoint_not_found() -> ApiError {
     DomainError::NotFound {
         code: "webhook_endpoint_not_found",
@@ -149,7 +157,22 @@ fn endpoint_not_found() -> ApiError {
 /// `webhook-id`, `webhook-timestamp` and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of
 /// `{id}.{timestamp}.{body}` under the secret's key); answer 2xx within 10 s. Failed
 /// deliveries are retried with exponential backoff; an endpoint failing for 72 hours is
-/// switched off.
+/// switched off. Verifying a delivery (Python):
+///
+/// ```python
+/// import base64, hmac, hashlib, time
+/// def verify(secret, headers, body: bytes, tolerance=300):
+///     key = base64.b64decode(secret.removeprefix("whsec_"))
+///     msg_id, ts = headers["webhook-id"], headers["webhook-timestamp"]
+///     if abs(time.time() - int(ts)) > tolerance:
+///         return False
+///     mac = hmac.new(key, f"{msg_id}.{ts}.".encode() + body, hashlib.sha256).digest()
+///     expected = base64.b64encode(mac).decode()
+///     return any(hmac.compare_digest(expected, s.removeprefix("v1,"))
+///                for s in headers["webhook-signature"].split())
+/// ```
+///
+/// Drop a `webhook-id` you have already processed: retries carry the same one.
 #[utoipa::path(
     tag = "integrator-webhooks",
     operation_id = "createWebhookEndpoint",
@@ -259,7 +282,7 @@ pub async fn get_one(
     client.require(ClientScope::WebhooksManage)?;
     let row = store::endpoint_of(&state.db, &client.client_id, *id)
         .await
-        .map_err(|_| endpoint_not_found())?;
+        .map_err(endpoint_lookup)?;
     Ok(web::Json(view_of(row)))
 }
 
@@ -313,7 +336,7 @@ pub async fn update(
     let txn = state.begin_change().await?;
     let row = store::endpoint_of(&txn, &client.client_id, *id)
         .await
-        .map_err(|_| endpoint_not_found())?;
+        .map_err(endpoint_lookup)?;
     let row = store::update_endpoint(&txn, row, change, Utc::now()).await?;
     state
         .audit_in(
@@ -348,16 +371,19 @@ pub async fn remove(
     client.require(ClientScope::WebhooksManage)?;
     let row = store::endpoint_of(&state.db, &client.client_id, *id)
         .await
-        .map_err(|_| endpoint_not_found())?;
+        .map_err(endpoint_lookup)?;
     let endpoint_id = row.id;
-    store::delete_endpoint(&state.db, row, Utc::now()).await?;
+    let txn = state.begin_change().await?;
+    store::delete_endpoint(&txn, row, Utc::now()).await?;
     state
-        .audit(
+        .audit_in(
+            &txn,
             &client.actor(),
             &origin.0,
             Event::new("webhook_endpoint.deleted").on("webhook_endpoint", endpoint_id),
         )
         .await?;
+    txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -382,7 +408,7 @@ pub struct DeliveryView {
     pub id: Uuid,
     pub event: String,
     pub petition_id: Option<Uuid>,
-    /// pending | delivered | dead | discarded
+    /// pending | held (the endpoint is switched off) | delivered | dead | discarded
     pub state: String,
     pub attempts: i32,
     /// When a pending delivery is tried next.
@@ -472,7 +498,7 @@ pub async fn deliveries(
     client.require(ClientScope::WebhooksManage)?;
     let endpoint = store::endpoint_of(&state.db, &client.client_id, *id)
         .await
-        .map_err(|_| endpoint_not_found())?;
+        .map_err(endpoint_lookup)?;
     let limit = PageLimit::parse(query.0.limit)?;
     let before = query
         .0

@@ -212,6 +212,41 @@ async fn every_public_change_reaches_the_citizens_inbox_once() {
             .len(),
         1
     );
+    // A reception booking's messages (written by the reception work) reach the inbox the same
+    // way, opening the booking.
+    {
+        use sea_orm::{ActiveModelTrait, Set};
+        let citizen_id = citizen["citizen"]["id"].as_str().unwrap();
+        fengqiao_infra::db::entities::outbox::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            topic: Set("booking.confirmed".into()),
+            petition_id: Set(None),
+            payload: Set(json!({"citizen_id": citizen_id, "booking_id": "b-1",
+                "session": "12月16日 09:00 县信访局接待室"})
+            .to_string()),
+            created_at: Set(chrono::Utc::now()),
+            dispatched_at: Set(None),
+        }
+        .insert(&conn)
+        .await
+        .unwrap();
+    }
+    let booking = eventually("the booking message", || async {
+        let page = notifications(&app, token).await;
+        let first = page["items"][0].clone();
+        (first["event"] == "booking.confirmed").then_some(first)
+    })
+    .await;
+    assert_eq!(booking["page"], "pages/reception/booking?id=b-1");
+    assert!(booking["body"].as_str().unwrap().contains("12月16日 09:00"));
+    assert_eq!(
+        notifications(&app, other_token).await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+
     // Nothing was pushed anywhere but the inbox (no templates configured), and the outbox is
     // fully dispatched.
     let (outbox, pending) = fengqiao_infra::db::messaging::backlog(&conn).await.unwrap();
@@ -232,6 +267,8 @@ fn accepted_templates() -> BTreeMap<String, EventTemplates> {
             ]),
             sms_template: Some("SMS_ACCEPTED".into()),
             sms_params: BTreeMap::from([("no".into(), "{tracking_no}".into())]),
+            inbox_title: None,
+            inbox_body: Some("【中牟信访】{body}".into()),
         },
     );
     events
@@ -394,6 +431,21 @@ async fn a_granted_template_gets_a_wechat_message_and_43101_falls_back_to_sms() 
         .await
         .unwrap();
     assert_eq!(grants[0]["remaining"], 0, "43101 empties the grant");
+    // The county's own inbox text for the event.
+    let inbox = notifications(&app, token).await;
+    let accepted: Vec<&Value> = inbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["event"] == "accepted")
+        .collect();
+    assert_eq!(accepted.len(), 2);
+    assert!(
+        accepted[0]["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("【中牟信访】您的信访事项")
+    );
     // Exactly two sends reached WeChat: nothing was sent twice.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
@@ -795,11 +847,16 @@ async fn failures_are_retried_with_one_key_then_dead_lettered_and_an_administrat
 }
 
 #[tokio::test]
-async fn an_endpoint_failing_past_the_limit_is_switched_off_and_its_owner_sees_why() {
+async fn an_endpoint_failing_past_the_limit_is_switched_off_and_gets_what_it_missed_when_back() {
     let (app, admin) = messaging_app(|s| s.messaging.webhook_disable_after_hours = 0).await;
     let receiver = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .mount(&receiver)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
         .mount(&receiver)
         .await;
     let hotline = integrator(&app, &admin, "12345 热线", &["webhooks:manage"]).await;
@@ -816,12 +873,8 @@ async fn an_endpoint_failing_past_the_limit_is_switched_off_and_its_owner_sees_w
         .unwrap()
         .to_owned();
     let citizen = app.dev_citizen("failing").await;
-    submit(
-        &app,
-        citizen["access_token"].as_str().unwrap(),
-        "fail-key-0001",
-    )
-    .await;
+    let token = citizen["access_token"].as_str().unwrap();
+    submit(&app, token, "fail-key-0001").await;
 
     let endpoint = eventually("the endpoint is switched off", || async {
         let e: Value = app
@@ -843,18 +896,45 @@ async fn an_endpoint_failing_past_the_limit_is_switched_off_and_its_owner_sees_w
             .contains("HTTP 500")
     );
     assert!(endpoint["failing_since"].is_string());
-    // What it still had due is dead-lettered, not lost: an administrator may retry it.
-    let dead = eventually("a dead letter", || async {
-        let dead = dead_letters(&app, &admin, "channel=webhook").await;
-        (!dead.is_empty()).then_some(dead)
+    assert_eq!(
+        app.audit_entries(&admin, "webhook_endpoint.disabled")
+            .await
+            .len(),
+        1
+    );
+    // What happens while it is off waits for it, as does what it had due: held, not lost.
+    submit(&app, token, "fail-key-0002").await;
+    let log = |app: &TestApp| {
+        let url = format!("/api/v1/open/webhooks/{endpoint_id}/deliveries");
+        let token = hotline.token.clone();
+        let client = app.client.clone();
+        let url = app.url(&url);
+        async move {
+            client
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let held = eventually("two held deliveries", || async {
+        let page = log(&app).await;
+        let states: Vec<Value> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["state"].clone())
+            .collect();
+        (states == [json!("held"), json!("held")]).then_some(page)
     })
     .await;
-    assert!(
-        dead[0]["last_error"]
-            .as_str()
-            .unwrap()
-            .contains("switched off")
-    );
+    assert_eq!(held["items"][1]["log"][0]["outcome"], "retry");
+    assert_eq!(receiver.received_requests().await.unwrap().len(), 1);
+
     let res = app
         .patch_json_as(
             &format!("/api/v1/open/webhooks/{endpoint_id}"),
@@ -866,6 +946,17 @@ async fn an_endpoint_failing_past_the_limit_is_switched_off_and_its_owner_sees_w
     let back: Value = res.json().await.unwrap();
     assert_eq!(back["active"], true);
     assert!(back["disabled_reason"].is_null() && back["failing_since"].is_null());
+    eventually("both delivered once it is back", || async {
+        let page = log(&app).await;
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["state"] == "delivered")
+            .then_some(())
+    })
+    .await;
+    assert_eq!(receiver.received_requests().await.unwrap().len(), 3);
 }
 
 #[tokio::test]
@@ -971,16 +1062,28 @@ async fn the_push_callback_checks_its_signature_and_records_unsubscribes() {
             .map(|b| format!("{b:02x}"))
             .collect::<String>()
     };
-    let good = sign("1764037800", "n0nce");
+    let now = chrono::Utc::now().timestamp().to_string();
+    let good = sign(&now, "n0nce");
     let res = app
         .get(&format!(
-            "/api/v1/wechat/push?signature={good}&timestamp=1764037800&nonce=n0nce&echostr=hello"
+            "/api/v1/wechat/push?signature={good}&timestamp={now}&nonce=n0nce&echostr=hello"
         ))
         .await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.text().await.unwrap(), "hello");
     let res = app
-        .get("/api/v1/wechat/push?signature=0000&timestamp=1764037800&nonce=n0nce&echostr=hello")
+        .get(&format!(
+            "/api/v1/wechat/push?signature=0000&timestamp={now}&nonce=n0nce&echostr=hello"
+        ))
+        .await;
+    assert_eq!(problem(res, 403).await["code"], "invalid_signature");
+    // A signature from an hour ago, however right, is not accepted again.
+    let old = (chrono::Utc::now().timestamp() - 3600).to_string();
+    let res = app
+        .get(&format!(
+            "/api/v1/wechat/push?signature={}&timestamp={old}&nonce=n0nce&echostr=hello",
+            sign(&old, "n0nce")
+        ))
         .await;
     assert_eq!(problem(res, 403).await["code"], "invalid_signature");
 
@@ -997,14 +1100,14 @@ async fn the_push_callback_checks_its_signature_and_records_unsubscribes() {
         "List": {"TemplateId": "tmpl_accepted", "SubscribeStatusString": "reject"}});
     let forged = app
         .post_json(
-            "/api/v1/wechat/push?signature=0000&timestamp=1764037800&nonce=n0nce",
+            &format!("/api/v1/wechat/push?signature=0000&timestamp={now}&nonce=n0nce"),
             &event,
         )
         .await;
     assert_eq!(forged.status(), 403);
     let res = app
         .post_json(
-            &format!("/api/v1/wechat/push?signature={good}&timestamp=1764037800&nonce=n0nce"),
+            &format!("/api/v1/wechat/push?signature={good}&timestamp={now}&nonce=n0nce"),
             &event,
         )
         .await;
@@ -1020,6 +1123,116 @@ async fn the_push_callback_checks_its_signature_and_records_unsubscribes() {
     assert_eq!(grants[0]["remaining"], 0);
     assert_eq!(
         app.audit_entries(&admin, "subscription.pushed").await.len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn refused_connections_timeouts_and_a_spent_quota_end_retried_then_dead_never_lost() {
+    let (app, admin) = messaging_app(|s| {
+        s.messaging.max_attempts = 2;
+        s.messaging.webhook_timeout_secs = 1;
+        s.messaging.events = accepted_templates();
+        s.messaging.events.insert(
+            "registered".into(),
+            EventTemplates {
+                wechat_template: Some("tmpl_registered".into()),
+                wechat_data: BTreeMap::from([("character_string1".into(), "{tracking_no}".into())]),
+                ..EventTemplates::default()
+            },
+        );
+    })
+    .await;
+    mount_token(&app.wechat).await;
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/message/subscribe/send"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"errcode": 45009, "errmsg": "reach max api daily quota limit"}),
+            ),
+        )
+        .mount(&app.wechat)
+        .await;
+    let slow = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3)))
+        .mount(&slow)
+        .await;
+    // A port nothing listens on.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let hotline = integrator(&app, &admin, "12345 热线", &["webhooks:manage"]).await;
+    for url in [
+        format!("{}/hook", slow.uri()),
+        format!("http://127.0.0.1:{closed}/hook"),
+    ] {
+        let res = app
+            .post_json_as(
+                "/api/v1/open/webhooks",
+                &hotline.token,
+                &json!({"url": url, "event_types": ["petition.registered"]}),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+    }
+    let citizen = app.dev_citizen("unlucky").await;
+    let token = citizen["access_token"].as_str().unwrap();
+    let res = app
+        .post_json_as(
+            "/api/v1/me/subscriptions",
+            token,
+            &json!({"results": {"tmpl_registered": "accept"}}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    submit(&app, token, "unlucky-key-0001").await;
+
+    let dead = eventually("three dead letters", || async {
+        let dead = dead_letters(&app, &admin, "").await;
+        (dead.len() == 3).then_some(dead)
+    })
+    .await;
+    let mut errors: Vec<String> = dead
+        .iter()
+        .map(|d| {
+            assert_eq!(d["attempts"], 2);
+            let log = d["log"].as_array().unwrap();
+            assert_eq!(log.len(), 2);
+            assert!(log.iter().all(|a| a["outcome"] == "retry"));
+            format!(
+                "{}: {}",
+                d["channel"].as_str().unwrap(),
+                d["last_error"].as_str().unwrap()
+            )
+        })
+        .collect();
+    errors.sort();
+    assert!(errors[0].starts_with("webhook") && errors[1].starts_with("webhook"));
+    assert!(errors.iter().any(|e| e.contains("timed out")), "{errors:?}");
+    assert!(
+        errors.iter().any(|e| e.contains("could not connect")),
+        "{errors:?}"
+    );
+    assert!(
+        errors[2].starts_with("wechat") && errors[2].contains("45009"),
+        "{errors:?}"
+    );
+    // The spent quota did not spend the citizen's allowance.
+    let grants: Value = app
+        .get_as("/api/v1/me/subscriptions", token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(grants[0]["remaining"], 1);
+    // The inbox got it regardless.
+    assert_eq!(
+        notifications(&app, token).await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
         1
     );
 }

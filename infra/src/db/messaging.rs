@@ -9,15 +9,16 @@
 //! leaves the lease to run out and the delivery to be claimed again; the delivery's id travels
 //! with it as the receiver's idempotency key.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use fengqiao_domain::messaging::{
     AfterAttempt, AttemptOutcome, CitizenMessage, DeliveryChannel, DeliveryState, EventFacts,
-    Grant, SubscribeChoice, citizen_message, endpoint_should_disable,
+    Grant, SubscribeChoice, citizen_message, customised, endpoint_should_disable,
 };
 use fengqiao_domain::{DomainError, Text};
+use sea_orm::TransactionTrait;
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
@@ -48,6 +49,19 @@ pub const OUTBOX_QUERY_CODE: &str = "outbox.query_code";
 pub struct FanOutPolicy {
     pub wechat: HashSet<String>,
     pub sms: HashSet<String>,
+    /// Configured inbox texts by event: (title, body) templates.
+    pub inbox: HashMap<String, (Option<String>, Option<String>)>,
+}
+
+impl FanOutPolicy {
+    /// The citizen's message for the facts, with the configured texts, if the event has one.
+    pub fn message(&self, facts: &EventFacts) -> Option<CitizenMessage> {
+        let message = citizen_message(facts)?;
+        Some(match self.inbox.get(&facts.event) {
+            Some((title, body)) => customised(message, facts, title.as_deref(), body.as_deref()),
+            None => message,
+        })
+    }
 }
 
 fn not_found() -> StoreError {
@@ -82,8 +96,15 @@ fn facts_of(
             .map(|p| p.tracking_no.clone())
             .or_else(|| text("tracking_no"))
             .unwrap_or_default(),
-        petition_id: row.petition_id.map(|id| id.to_string()).unwrap_or_default(),
-        title: petition.map(|p| p.title.clone()).unwrap_or_default(),
+        record_id: row
+            .petition_id
+            .map(|id| id.to_string())
+            .or_else(|| text("booking_id"))
+            .unwrap_or_default(),
+        title: petition
+            .map(|p| p.title.clone())
+            .or_else(|| text("session"))
+            .unwrap_or_default(),
         state: text("state")
             .or_else(|| petition.map(|p| p.state.clone()))
             .unwrap_or_default(),
@@ -106,7 +127,7 @@ pub fn webhook_body(delivery_id: Uuid, topic: &str, facts: &EventFacts) -> serde
         "timestamp": facts.at,
         "data": {
             "delivery_id": delivery_id,
-            "petition_id": facts.petition_id,
+            "petition_id": facts.record_id,
             "tracking_no": facts.tracking_no,
             "event": facts.event,
             "state": facts.state,
@@ -147,64 +168,97 @@ pub async fn fan_out(
         txn.commit().await?;
         return Ok(0);
     }
-    let endpoints = webhook_endpoint::Entity::find()
-        .filter(webhook_endpoint::Column::Active.eq(true))
-        .all(&txn)
-        .await?;
+    // Every endpoint: one switched off still gets its deliveries, held until it is back on.
+    let endpoints = webhook_endpoint::Entity::find().all(&txn).await?;
+    let mut done = Vec::with_capacity(rows.len());
     for row in &rows {
-        let petition = match row.petition_id {
-            Some(id) => petition::Entity::find_by_id(id).one(&txn).await?,
-            None => None,
-        };
-        let facts = facts_of(row, petition.as_ref(), keyring);
-        if let Some(message) = citizen_message(&facts) {
-            let citizen_id = petition.as_ref().and_then(|p| p.citizen_id);
-            let citizen = match citizen_id {
-                Some(id) => citizen::Entity::find_by_id(id).one(&txn).await?,
-                None => None,
-            };
-            if let Some(citizen) = &citizen {
-                insert_notification(&txn, keyring, row, citizen.id, &facts, &message, now).await?;
+        // Each message under a savepoint of its own: one that cannot be fanned out (a
+        // configured text too long for its column, say) is set aside and retried next round,
+        // and never holds up the messages behind it.
+        let one = txn.begin().await?;
+        match fan_out_one(&one, keyring, policy, row, &endpoints, now).await {
+            Ok(()) => {
+                one.commit().await?;
+                done.push(row.id);
             }
-            let phone_known = citizen.as_ref().is_some_and(|c| c.phone.is_some())
-                || petition
-                    .as_ref()
-                    .is_some_and(|p| p.petitioner_phone.is_some());
-            let channel = if citizen.is_some() && policy.wechat.contains(&facts.event) {
-                Some(DeliveryChannel::Wechat)
-            } else if phone_known && policy.sms.contains(&facts.event) {
-                Some(DeliveryChannel::Sms)
-            } else {
-                None
-            };
-            if let Some(channel) = channel {
-                insert_delivery(&txn, keyring, row, channel, citizen_id, None, &facts, now).await?;
+            Err(e) => {
+                one.rollback().await?;
+                tracing::warn!(outbox = %row.id, error = %e, "could not fan out an outbox message; set aside for the next round");
             }
         }
-        for endpoint in endpoints
-            .iter()
-            .filter(|e| e.event_types.split_whitespace().any(|t| t == row.topic))
-        {
-            insert_delivery(
-                &txn,
-                keyring,
-                row,
-                DeliveryChannel::Webhook,
-                None,
-                Some(endpoint.id),
-                &facts,
-                now,
-            )
-            .await?;
-        }
+    }
+    if done.is_empty() {
+        txn.commit().await?;
+        return Ok(0);
     }
     outbox::Entity::update_many()
         .col_expr(outbox::Column::DispatchedAt, Expr::value(Some(now)))
-        .filter(outbox::Column::Id.is_in(rows.iter().map(|r| r.id)))
+        .filter(outbox::Column::Id.is_in(done.iter().copied()))
         .exec(&txn)
         .await?;
     txn.commit().await?;
-    Ok(rows.len())
+    Ok(done.len())
+}
+
+/// One outbox message's inbox entry and deliveries.
+async fn fan_out_one(
+    txn: &DatabaseTransaction,
+    keyring: &Keyring,
+    policy: &FanOutPolicy,
+    row: &outbox::Model,
+    endpoints: &[EndpointRow],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let petition = match row.petition_id {
+        Some(id) => petition::Entity::find_by_id(id).one(txn).await?,
+        None => None,
+    };
+    let facts = facts_of(row, petition.as_ref(), keyring);
+    if let Some(message) = policy.message(&facts) {
+        // A petition's petitioner; for other events (bookings) the citizen they name.
+        let citizen_id = petition.as_ref().and_then(|p| p.citizen_id).or_else(|| {
+            serde_json::from_str::<serde_json::Value>(&row.payload)
+                .ok()
+                .and_then(|v| v["citizen_id"].as_str().and_then(|s| s.parse().ok()))
+        });
+        let citizen = match citizen_id {
+            Some(id) => citizen::Entity::find_by_id(id).one(txn).await?,
+            None => None,
+        };
+        if let Some(citizen) = &citizen {
+            insert_notification(txn, keyring, row, citizen.id, &facts, &message, now).await?;
+        }
+        let phone_known = citizen.as_ref().is_some_and(|c| c.phone.is_some())
+            || petition
+                .as_ref()
+                .is_some_and(|p| p.petitioner_phone.is_some());
+        let channel = if citizen.is_some() && policy.wechat.contains(&facts.event) {
+            Some(DeliveryChannel::Wechat)
+        } else if phone_known && policy.sms.contains(&facts.event) {
+            Some(DeliveryChannel::Sms)
+        } else {
+            None
+        };
+        if let Some(channel) = channel {
+            let to = Recipient::Citizen(citizen_id);
+            insert_delivery(txn, keyring, row, channel, to, &facts, now).await?;
+        }
+    }
+    for endpoint in endpoints
+        .iter()
+        .filter(|e| e.event_types.split_whitespace().any(|t| t == row.topic))
+    {
+        let to = Recipient::Endpoint(endpoint.id, endpoint.active);
+        insert_delivery(txn, keyring, row, DeliveryChannel::Webhook, to, &facts, now).await?;
+    }
+    Ok(())
+}
+
+/// Who a delivery goes to.
+enum Recipient {
+    Citizen(Option<Uuid>),
+    /// An endpoint, and whether it is switched on (if not, the delivery is held).
+    Endpoint(Uuid, bool),
 }
 
 async fn insert_notification(
@@ -222,7 +276,8 @@ async fn insert_notification(
         outbox_id: Set(row.id),
         petition_id: Set(row.petition_id),
         event: Set(facts.event.clone()),
-        title: Set(message.title.clone()),
+        // The column's width; a configured title may run longer.
+        title: Set(message.title.chars().take(64).collect()),
         body: Set(seal(keyring, NOTIFICATION_BODY, &message.body)?),
         page: Set(message.page.clone()),
         created_at: Set(now),
@@ -233,22 +288,22 @@ async fn insert_notification(
     Ok(())
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one row's columns, named at the call"
-)]
 async fn insert_delivery(
     txn: &impl ConnectionTrait,
     keyring: &Keyring,
     row: &outbox::Model,
     channel: DeliveryChannel,
-    citizen_id: Option<Uuid>,
-    endpoint_id: Option<Uuid>,
+    to: Recipient,
     facts: &EventFacts,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let payload = serde_json::to_string(facts)
         .map_err(|e| StoreError::Corrupt(format!("event facts: {e}")))?;
+    let (citizen_id, endpoint_id, state) = match to {
+        Recipient::Citizen(id) => (id, None, DeliveryState::Pending),
+        Recipient::Endpoint(id, true) => (None, Some(id), DeliveryState::Pending),
+        Recipient::Endpoint(id, false) => (None, Some(id), DeliveryState::Held),
+    };
     delivery::ActiveModel {
         id: Set(Uuid::now_v7()),
         outbox_id: Set(row.id),
@@ -258,7 +313,7 @@ async fn insert_delivery(
         citizen_id: Set(citizen_id),
         endpoint_id: Set(endpoint_id),
         payload: Set(seal(keyring, DELIVERY_PAYLOAD, &payload)?),
-        state: Set(DeliveryState::Pending.as_str().to_owned()),
+        state: Set(state.as_str().to_owned()),
         attempts: Set(0),
         next_attempt_at: Set(now),
         last_error: Set(None),
@@ -398,7 +453,11 @@ pub async fn record_attempt(
         .col_expr(delivery::Column::DeliveredAt, Expr::value(delivered_at))
         .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
         .filter(delivery::Column::Id.eq(claimed.id))
+        // The claim's token: its attempt number and the instant it was claimed (an
+        // administrator's retry starts the count again, so the number alone could match a
+        // stale claim).
         .filter(delivery::Column::Attempts.eq(claimed.attempts))
+        .filter(delivery::Column::UpdatedAt.eq(claimed.updated_at))
         .filter(delivery::Column::State.eq(DeliveryState::Pending.as_str()))
         .exec(&txn)
         .await?
@@ -438,7 +497,7 @@ pub async fn record_attempt(
 /// Keeps an endpoint's record of failure: since when it has failed without a success, its
 /// last error, and switches it off (with the reason its owner sees) once that lasts too long.
 async fn endpoint_health(
-    txn: &impl ConnectionTrait,
+    txn: &DatabaseTransaction,
     endpoint_id: Uuid,
     outcome: &AttemptOutcome,
     now: DateTime<Utc>,
@@ -470,6 +529,26 @@ async fn endpoint_health(
             active.failing_since = Set(Some(since));
             active.last_error = Set(Some(error.to_owned()));
             if endpoint.active && endpoint_should_disable(Some(since), now, disable_after) {
+                // What it still has due waits for it, not lost and not hammering it.
+                delivery::Entity::update_many()
+                    .col_expr(
+                        delivery::Column::State,
+                        Expr::value(DeliveryState::Held.as_str()),
+                    )
+                    .filter(delivery::Column::EndpointId.eq(endpoint_id))
+                    .filter(delivery::Column::State.eq(DeliveryState::Pending.as_str()))
+                    .exec(txn)
+                    .await?;
+                super::audit::append_in(
+                    txn,
+                    &super::audit::Actor::system(),
+                    &super::audit::Origin::default(),
+                    super::audit::Event::new("webhook_endpoint.disabled")
+                        .on("webhook_endpoint", endpoint_id)
+                        .with(serde_json::json!({ "error": error })),
+                    now,
+                )
+                .await?;
                 active.active = Set(false);
                 active.disabled_reason = Set(Some(format!(
                     "自 {} 起投递持续失败，已自动停用；最近一次错误：{error}",
@@ -741,19 +820,29 @@ pub async fn reserve_grant(
     Ok(taken == 1)
 }
 
-/// Gives back an allowance taken for a message that was not sent.
+/// Gives back an allowance taken for a message that was not sent (unless the citizen has
+/// turned the template off since, and never past the cap).
 pub async fn release_grant(
     db: &impl ConnectionTrait,
     citizen_id: Uuid,
     template_id: &str,
+    now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     subscription_grant::Entity::update_many()
         .col_expr(
             subscription_grant::Column::Remaining,
             Expr::cust("CASE WHEN long_term THEN remaining ELSE remaining + 1 END"),
         )
+        .col_expr(subscription_grant::Column::UpdatedAt, Expr::value(now))
         .filter(subscription_grant::Column::CitizenId.eq(citizen_id))
         .filter(subscription_grant::Column::TemplateId.eq(template_id))
+        .filter(subscription_grant::Column::Refused.eq(false))
+        .filter(
+            subscription_grant::Column::Remaining.lt(i32::try_from(
+                fengqiao_domain::messaging::MAX_ONE_TIME_GRANTS,
+            )
+            .unwrap_or(i32::MAX)),
+        )
         .exec(db)
         .await?;
     Ok(())
@@ -854,6 +943,7 @@ pub async fn update_endpoint(
     change: EndpointChange,
     now: DateTime<Utc>,
 ) -> Result<EndpointRow, StoreError> {
+    let id = row.id;
     let mut active: webhook_endpoint::ActiveModel = row.into();
     if let Some(url) = change.url {
         active.url = Set(url);
@@ -866,6 +956,19 @@ pub async fn update_endpoint(
             active.active = Set(true);
             active.disabled_reason = Set(None);
             active.failing_since = Set(None);
+            // What waited for it goes now, with a fresh round of attempts.
+            delivery::Entity::update_many()
+                .col_expr(
+                    delivery::Column::State,
+                    Expr::value(DeliveryState::Pending.as_str()),
+                )
+                .col_expr(delivery::Column::Attempts, Expr::value(0))
+                .col_expr(delivery::Column::NextAttemptAt, Expr::value(now))
+                .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
+                .filter(delivery::Column::EndpointId.eq(id))
+                .filter(delivery::Column::State.eq(DeliveryState::Held.as_str()))
+                .exec(db)
+                .await?;
         }
         Some(false) => {
             active.active = Set(false);
@@ -877,13 +980,13 @@ pub async fn update_endpoint(
     Ok(active.update(db).await?)
 }
 
-/// Removes an endpoint; its deliveries still due are dead-lettered with the reason.
+/// Removes an endpoint, inside the caller's transaction; what it still had due or held is
+/// discarded with the reason.
 pub async fn delete_endpoint(
-    db: &DatabaseConnection,
+    txn: &DatabaseTransaction,
     row: EndpointRow,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let txn = super::begin_write(db).await?;
     delivery::Entity::update_many()
         .col_expr(
             delivery::Column::State,
@@ -892,13 +995,15 @@ pub async fn delete_endpoint(
         .col_expr(delivery::Column::LastError, Expr::value("endpoint deleted"))
         .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
         .filter(delivery::Column::EndpointId.eq(row.id))
-        .filter(delivery::Column::State.eq(DeliveryState::Pending.as_str()))
-        .exec(&txn)
+        .filter(delivery::Column::State.is_in([
+            DeliveryState::Pending.as_str(),
+            DeliveryState::Held.as_str(),
+        ]))
+        .exec(txn)
         .await?;
     webhook_endpoint::Entity::delete_by_id(row.id)
-        .exec(&txn)
+        .exec(txn)
         .await?;
-    txn.commit().await?;
     Ok(())
 }
 

@@ -70,24 +70,82 @@ pub async fn calendar(db: &impl ConnectionTrait) -> Result<WorkCalendar, StoreEr
     ))
 }
 
-/// The next value of a named counter, shared by every instance (an atomic upsert).
-pub async fn next_counter(db: &impl ConnectionTrait, name: &str) -> Result<i64, StoreError> {
+/// Adds `by` to a named counter shared by every instance (an atomic upsert) and returns the
+/// new value.
+pub async fn advance_counter(
+    db: &impl ConnectionTrait,
+    name: &str,
+    by: i64,
+) -> Result<i64, StoreError> {
     let backend = db.get_database_backend();
     let sql = match backend {
         DatabaseBackend::Postgres => {
-            "INSERT INTO counters (name, value) VALUES ($1, 1) \
-             ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value"
+            "INSERT INTO counters (name, value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET value = counters.value + $2 RETURNING value"
         }
         _ => {
-            "INSERT INTO counters (name, value) VALUES (?, 1) \
-             ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value"
+            "INSERT INTO counters (name, value) VALUES (?1, ?2) \
+             ON CONFLICT (name) DO UPDATE SET value = counters.value + ?2 RETURNING value"
         }
     };
     let row = db
-        .query_one_raw(Statement::from_sql_and_values(backend, sql, [name.into()]))
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [name.into(), by.into()],
+        ))
         .await?
         .ok_or_else(|| StoreError::Corrupt("counter upsert returned nothing".into()))?;
     Ok(row.try_get::<i64>("", "value")?)
+}
+
+/// Tracking numbers handed out from blocks reserved in the shared daily counter (the hi/lo
+/// scheme): one short counter transaction per `block` submissions instead of one each, so the
+/// day's counter row is no queue every submission of the county waits in. Numbers stay unique
+/// across instances; within one instance they rise one by one; a block left unused when the
+/// instance stops, or a registration that fails, leaves a gap, which nothing relies on.
+pub struct TrackingNumbers {
+    block: i64,
+    /// Counter name -> (next to hand out, last of the block).
+    open: tokio::sync::Mutex<std::collections::HashMap<String, (i64, i64)>>,
+}
+
+impl TrackingNumbers {
+    pub fn new(block: u32) -> Self {
+        Self {
+            block: i64::from(block.max(1)),
+            open: tokio::sync::Mutex::default(),
+        }
+    }
+
+    pub async fn next(
+        &self,
+        db: &sea_orm::DatabaseConnection,
+        prefix: &str,
+        day: NaiveDate,
+    ) -> Result<String, StoreError> {
+        let name = format!("tracking:{prefix}:{}", day.format("%Y%m%d"));
+        let mut open = self.open.lock().await;
+        // Yesterday's block is done with.
+        open.retain(|k, _| k == &name);
+        let sequence = match open.get_mut(&name) {
+            Some((next, last)) if *next <= *last => {
+                *next += 1;
+                *next - 1
+            }
+            _ => {
+                let last = advance_counter(db, &name, self.block).await?;
+                let first = last - self.block + 1;
+                open.insert(name, (first + 1, last));
+                first
+            }
+        };
+        Ok(fengqiao_domain::petition::tracking_number(
+            prefix,
+            day,
+            u64::try_from(sequence).unwrap_or(0),
+        ))
+    }
 }
 
 /// Makes the keyed hash of (tracking number, query code); the caller holds the key.
@@ -112,7 +170,7 @@ pub struct Registration {
     pub routed_to: Option<Uuid>,
     /// Files the uploader sent first, to link to the petition: (ids, uploader kind, uploader id).
     pub attachments: (Vec<Uuid>, &'static str, String),
-    /// From `allocate_tracking_no`, taken before the transaction.
+    /// From `TrackingNumbers::next`, taken before the transaction.
     pub tracking_no: String,
     /// The query code sealed for the registration message the petitioner is sent.
     pub sealed_query_code: Option<String>,
@@ -143,15 +201,10 @@ pub struct Idempotency {
     pub response: ResponseSealer,
 }
 
-/// What a registration came to.
-pub enum Registered {
-    /// Stored now; the query code is returned this once.
-    New {
-        row: Box<PetitionRow>,
-        query_code: String,
-    },
-    /// A retry of an earlier submission: its sealed first response.
-    Replayed { sealed_response: String },
+/// A registration stored: the row, and the query code returned this once.
+pub struct Registered {
+    pub row: Box<PetitionRow>,
+    pub query_code: String,
 }
 
 /// The sealed first response to a submission already stored under this key, if any; a
@@ -180,40 +233,15 @@ pub async fn seen_submission(
     Ok(Some(seen.response))
 }
 
-/// The next tracking number of the day, in a short transaction of its own: the day's counter
-/// row is locked only for that instant, not for the whole registration (holding it to the end
-/// made every submission of the county wait in one line). A registration that then fails leaves
-/// a gap in the day's numbers, which nothing relies on.
-pub async fn allocate_tracking_no(
-    db: &sea_orm::DatabaseConnection,
-    prefix: &str,
-    day: NaiveDate,
-) -> Result<String, StoreError> {
-    let sequence = next_counter(db, &format!("tracking:{prefix}:{}", day.format("%Y%m%d"))).await?;
-    Ok(fengqiao_domain::petition::tracking_number(
-        prefix,
-        day,
-        u64::try_from(sequence).unwrap_or(0),
-    ))
-}
-
-/// Stores a registration. With an idempotency key already seen for the same request, returns
-/// the first response again; for a different request, a conflict.
-pub async fn register<C>(
-    db: &C,
+/// Stores a registration inside the caller's transaction (which also takes its audit entry; no
+/// savepoint of its own, which would cost two more round trips per submission). The caller
+/// answers a retry first (`seen_submission`); two retries racing past that both reach here, and
+/// the idempotency key's uniqueness lets one through and the other is told to retry.
+pub async fn register(
+    txn: &sea_orm::DatabaseTransaction,
     reg: Registration,
     idempotency: Option<Idempotency>,
-) -> Result<Registered, StoreError>
-where
-    C: ConnectionTrait + TransactionTrait,
-{
-    if let Some(idem) = &idempotency
-        && let Some(sealed_response) = seen_submission(db, &idem.key, &idem.request_hash).await?
-    {
-        return Ok(Registered::Replayed { sealed_response });
-    }
-
-    let txn = db.begin().await?;
+) -> Result<Registered, StoreError> {
     let day = reg.registered_on;
     let tracking_no = reg.tracking_no;
     let p = reg.petition;
@@ -266,11 +294,11 @@ where
         created_at: Set(reg.now),
         updated_at: Set(reg.now),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     let (attachment_ids, uploader_kind, uploader_id) = &reg.attachments;
     let linked =
-        super::attachments::link(&txn, attachment_ids, uploader_kind, uploader_id, id).await?;
+        super::attachments::link(txn, attachment_ids, uploader_kind, uploader_id, id).await?;
     if linked != attachment_ids.len() as u64 {
         return Err(DomainError::invalid(
             "attachment_ids",
@@ -295,7 +323,7 @@ where
         public: Set(true),
         detail: Set("{}".into()),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     outbox::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -312,7 +340,7 @@ where
         created_at: Set(reg.now),
         dispatched_at: Set(None),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     if let Some(idem) = idempotency {
         let stored = idempotency_key::ActiveModel {
@@ -322,7 +350,7 @@ where
             response: Set((idem.response)(&row, &reg.query_code)),
             created_at: Set(reg.now),
         }
-        .insert(&txn)
+        .insert(txn)
         .await;
         if let Err(e) = stored {
             // A concurrent retry with the same key won the race: ours rolls back, theirs stands.
@@ -342,8 +370,7 @@ where
             return Err(e.into());
         }
     }
-    txn.commit().await?;
-    Ok(Registered::New {
+    Ok(Registered {
         row: Box::new(row),
         query_code: reg.query_code,
     })
@@ -996,25 +1023,6 @@ pub async fn reply_supervision_order(
 }
 
 pub use super::entities::routing_rule::Model as RoutingRuleRow;
-
-/// The body the routing rules pick for a category and township: a rule for both wins over
-/// a rule for the category alone.
-pub async fn route(
-    db: &impl ConnectionTrait,
-    category_code: &str,
-    township_id: Uuid,
-) -> Result<Option<Uuid>, StoreError> {
-    use super::entities::routing_rule;
-    let rules = routing_rule::Entity::find()
-        .filter(routing_rule::Column::CategoryCode.eq(category_code))
-        .all(db)
-        .await?;
-    Ok(rules
-        .iter()
-        .find(|r| r.township_id == Some(township_id))
-        .or_else(|| rules.iter().find(|r| r.township_id.is_none()))
-        .map(|r| r.to_org_id))
-}
 
 pub async fn routing_rules(db: &impl ConnectionTrait) -> Result<Vec<RoutingRuleRow>, StoreError> {
     use super::entities::routing_rule;
