@@ -41,6 +41,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(scope::scope("/admin").configure(crate::admin::routes))
             .configure(crate::citizen::routes)
             .configure(crate::open::routes)
+            .configure(crate::public::routes)
             .service(crate::wechat_push::verify_url)
             .service(crate::wechat_push::receive),
     );

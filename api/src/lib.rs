@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod open;
 pub mod openapi;
+pub mod public;
 pub mod reference;
 pub mod state;
 pub mod telemetry;

@@ -10,5 +10,6 @@ pub mod org;
 pub mod pagination;
 pub mod petition;
 pub mod ports;
+pub mod reception;
 
 pub use error::{DomainError, FieldError, Text};

@@ -20,4 +20,5 @@ mod migrations;
 mod openapi;
 mod petitions;
 mod process;
+mod reception;
 mod staff_auth;

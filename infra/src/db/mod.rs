@@ -9,6 +9,7 @@ pub mod entities;
 pub mod messaging;
 pub mod org;
 pub mod petitions;
+pub mod reception;
 pub mod staff;
 
 use std::time::Duration;

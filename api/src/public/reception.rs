@@ -1,0 +1,262 @@
+//! The public reception schedule (领导接待公示): the sessions of the next days from the published
+//! rules and the shared working calendar, as JSON for the mini-program and as an iCalendar feed
+//! for anyone's calendar. Both carry an `ETag` and a short `Cache-Control`; `If-None-Match`
+//! gives 304.
+
+use std::collections::HashMap;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use chrono::{Datelike, NaiveDate, Utc};
+use fengqiao_domain::reception::{Session, sessions};
+use fengqiao_domain::{DomainError, Text};
+use fengqiao_infra::db::reception as store;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::error::{ApiError, Problem};
+use crate::extract::ApiQuery;
+use crate::state::AppState;
+
+/// At most two months ahead: the rules are published for the coming weeks, and a longer
+/// range only costs work.
+const MAX_DAYS: u32 = 62;
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ScheduleQuery {
+    /// First day (`YYYY-MM-DD`); default today.
+    pub from: Option<NaiveDate>,
+    /// How many days, 1 to 62; default 14.
+    pub days: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LeaderView {
+    pub id: Uuid,
+    pub name: String,
+    pub title: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OrganisationView {
+    pub id: Uuid,
+    pub name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionView {
+    pub date: NaiveDate,
+    /// 周一 … 周日
+    pub weekday: String,
+    /// `HH:MM`, China time.
+    pub starts_at: String,
+    pub ends_at: String,
+    pub place: String,
+    pub organisation: OrganisationView,
+    /// The receiving leader (none for an organisation's own daily reception).
+    pub leader: Option<LeaderView>,
+    pub capacity: u32,
+    /// The rest day the session was moved from, when it was.
+    pub moved_from: Option<NaiveDate>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"from": "2026-11-26", "to": "2026-12-09", "sessions": [{"date": "2026-11-26", "weekday": "周四",
+    "starts_at": "09:00", "ends_at": "11:30", "place": "县信访接待中心", "organisation": {"id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f61", "name": "中牟县"},
+    "leader": {"id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f67", "name": "张某某", "title": "县长"}, "capacity": 10, "moved_from": null}]}))]
+pub struct Schedule {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub sessions: Vec<SessionView>,
+}
+
+fn range(query: &ScheduleQuery) -> Result<(NaiveDate, NaiveDate), ApiError> {
+    let days = query.days.unwrap_or(14);
+    if !(1..=MAX_DAYS).contains(&days) {
+        return Err(DomainError::invalid(
+            "days",
+            "out_of_range",
+            Text::new("天数须在 1 至 62 之间", "days must be 1 to 62"),
+        )
+        .into());
+    }
+    let from = query
+        .from
+        .unwrap_or_else(|| fengqiao_domain::calendar::local_date(Utc::now()));
+    Ok((from, from + chrono::Days::new(u64::from(days - 1))))
+}
+
+fn weekday_zh(date: NaiveDate) -> &'static str {
+    ["周一", "周二", "周三", "周四", "周五", "周六", "周日"]
+        [date.weekday().num_days_from_monday() as usize]
+}
+
+async fn schedule_of(
+    state: &AppState,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Schedule, ApiError> {
+    let rules = store::active_rules(&state.db).await?;
+    let reference = state.reference.snapshot(&state.db).await?;
+    let found = sessions(&rules, &reference.calendar, from, to);
+    let leaders: HashMap<Uuid, store::LeaderRow> = store::leaders(&state.db)
+        .await?
+        .into_iter()
+        .map(|l| (l.id, l))
+        .collect();
+    let mut out = Vec::with_capacity(found.len());
+    for s in found {
+        out.push(view_of(state, &leaders, s).await?);
+    }
+    Ok(Schedule {
+        from,
+        to,
+        sessions: out,
+    })
+}
+
+async fn view_of(
+    state: &AppState,
+    leaders: &HashMap<Uuid, store::LeaderRow>,
+    s: Session,
+) -> Result<SessionView, ApiError> {
+    let unit = state.reference.place(&state.db, s.org_unit_id).await?;
+    Ok(SessionView {
+        date: s.date,
+        weekday: weekday_zh(s.date).to_owned(),
+        starts_at: s.starts_at.format("%H:%M").to_string(),
+        ends_at: s.ends_at.format("%H:%M").to_string(),
+        place: s.place,
+        organisation: OrganisationView {
+            id: unit.id,
+            name: unit.name,
+        },
+        leader: s
+            .leader_id
+            .and_then(|id| leaders.get(&id))
+            .map(|l| LeaderView {
+                id: l.id,
+                name: l.name.clone(),
+                title: l.title.clone(),
+            }),
+        capacity: s.capacity,
+        moved_from: s.moved_from,
+    })
+}
+
+/// Answers with the body, or 304 when the client already holds it.
+fn cacheable(req: &HttpRequest, content_type: &str, body: Vec<u8>) -> HttpResponse {
+    let digest = Sha256::digest(&body);
+    let etag = format!(
+        "\"{}\"",
+        digest[..12]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let matches = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let mut res = if matches {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    res.insert_header((header::ETAG, etag))
+        // A minute: a cancelled session shows within it; the mini-program's list stays cheap.
+        .insert_header((header::CACHE_CONTROL, "public, max-age=60"));
+    if matches {
+        res.finish()
+    } else {
+        res.content_type(content_type).body(body)
+    }
+}
+
+/// The reception sessions of the coming days, from the published rules and the working
+/// calendar (rest days cancel or move a session, as its rule says).
+#[utoipa::path(
+    tag = "public-reception",
+    operation_id = "getReceptionSchedule",
+    params(ScheduleQuery),
+    responses(
+        (status = 200, description = "The sessions, by date and time; `ETag` and `Cache-Control` set", body = Schedule),
+        (status = 304, description = "Unchanged since the `If-None-Match` ETag"),
+        (status = 422, description = "Days out of range (`out_of_range`)", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/reception/schedule")]
+pub async fn schedule(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: ApiQuery<ScheduleQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (from, to) = range(&query.0)?;
+    let schedule = schedule_of(&state, from, to).await?;
+    let body = serde_json::to_vec(&schedule).map_err(ApiError::internal)?;
+    Ok(cacheable(&req, "application/json", body))
+}
+
+/// Escapes text for an iCalendar value (RFC 5545 §3.3.11).
+fn ics_text(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace(';', "\\;")
+        .replace(',', "\\,")
+        .replace('\n', "\\n")
+}
+
+/// The same schedule as an iCalendar feed (RFC 5545), China time, to subscribe to.
+#[utoipa::path(
+    tag = "public-reception",
+    operation_id = "getReceptionScheduleIcs",
+    params(ScheduleQuery),
+    responses(
+        (status = 200, description = "`text/calendar`; `ETag` and `Cache-Control` set", body = String, content_type = "text/calendar"),
+        (status = 304, description = "Unchanged since the `If-None-Match` ETag"),
+        (status = 422, description = "Days out of range (`out_of_range`)", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/reception/schedule.ics")]
+pub async fn schedule_ics(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: ApiQuery<ScheduleQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (from, to) = range(&query.0)?;
+    let published = schedule_of(&state, from, to).await?;
+    let stamp = Utc::now().format("%Y%m%dT000000Z");
+    let mut ics = String::from(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Fengqiao//Reception schedule//ZH\r\n\
+         CALSCALE:GREGORIAN\r\nX-WR-CALNAME:领导接待公示\r\nX-WR-TIMEZONE:Asia/Shanghai\r\n",
+    );
+    for s in &published.sessions {
+        let day = s.date.format("%Y%m%d");
+        let time = |t: &str| t.replace(':', "");
+        let who = s.leader.as_ref().map_or_else(
+            || s.organisation.name.clone(),
+            |l| format!("{} {}", l.title, l.name),
+        );
+        ics.push_str(&format!(
+            "BEGIN:VEVENT\r\nUID:{day}-{}-{}@fengqiao\r\nDTSTAMP:{stamp}\r\n\
+             DTSTART;TZID=Asia/Shanghai:{day}T{}00\r\nDTEND;TZID=Asia/Shanghai:{day}T{}00\r\n\
+             SUMMARY:{}\r\nLOCATION:{}\r\nEND:VEVENT\r\n",
+            time(&s.starts_at),
+            s.organisation.id.simple(),
+            time(&s.starts_at),
+            time(&s.ends_at),
+            ics_text(&format!("领导接访：{who}")),
+            ics_text(&s.place),
+        ));
+    }
+    ics.push_str("END:VCALENDAR\r\n");
+    Ok(cacheable(
+        &req,
+        "text/calendar; charset=utf-8",
+        ics.into_bytes(),
+    ))
+}

@@ -1,0 +1,454 @@
+//! The leaders' reception schedule (领导接待公示): published recurring rules, turned into dated
+//! sessions over the shared working calendar.
+//!
+//! Rules, as counties publish them: a fixed day of the month (the party secretary on the 16th),
+//! two fixed days a month, the n-th weekday of the month (the first Monday), every workday with
+//! the rule's leader or organisation, and every workday by rota over a list of leaders. Sessions
+//! are held on working days only (make-up workdays included); a rule whose day is a rest day
+//! says whether the session is cancelled or held on the next working day.
+
+use chrono::{Datelike, NaiveDate, NaiveTime, Weekday};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::calendar::WorkCalendar;
+use crate::{DomainError, Text};
+
+/// How a rule recurs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Recurrence {
+    /// The same day every month (1–31; a month without that day has no session).
+    MonthlyDay { day: u32 },
+    /// Two fixed days every month (the 5th and the 20th).
+    TwiceMonthly { days: [u32; 2] },
+    /// The n-th (1–5) given weekday of the month; a month without a fifth has none.
+    NthWeekday {
+        nth: u32,
+        #[schema(value_type = String, example = "mon")]
+        #[serde(with = "weekday_text")]
+        weekday: Weekday,
+    },
+    /// Every working day, with the rule's own leader or organisation (an organisation's daily
+    /// reception).
+    EveryWorkday,
+    /// Every working day, the leaders in turn: the n-th working day since `anchor` is
+    /// `leader_ids[n % len]`, so the rota does not shift with the range asked for.
+    WorkdayRota {
+        leader_ids: Vec<Uuid>,
+        #[serde(default = "default_anchor")]
+        anchor: NaiveDate,
+    },
+}
+
+fn default_anchor() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default()
+}
+
+mod weekday_text {
+    use chrono::Weekday;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(w: &Weekday, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&w.to_string().to_lowercase())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Weekday, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse::<Weekday>()
+            .map_err(|_| serde::de::Error::custom(format!("not a weekday: {text}")))
+    }
+}
+
+/// What happens to a session whose day is a rest day (weekend or statutory holiday).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnRestDay {
+    Cancel,
+    /// Held on the next working day.
+    NextWorkday,
+}
+
+impl OnRestDay {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "cancel" => Some(Self::Cancel),
+            "next_workday" => Some(Self::NextWorkday),
+            _ => None,
+        }
+    }
+}
+
+/// One published rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceptionRule {
+    pub id: Uuid,
+    pub org_unit_id: Uuid,
+    /// The receiving leader; rota rules name theirs in the recurrence.
+    pub leader_id: Option<Uuid>,
+    pub recurrence: Recurrence,
+    pub place: String,
+    pub starts_at: NaiveTime,
+    pub ends_at: NaiveTime,
+    pub capacity: u32,
+    pub on_rest_day: OnRestDay,
+}
+
+impl ReceptionRule {
+    /// Checks what a rule must be to make sense: a window that ends after it starts, a
+    /// capacity, days that exist, a rota with someone on it.
+    pub fn check(&self) -> Result<(), DomainError> {
+        let bad = |field: &'static str, zh: &'static str, en: &'static str| {
+            Err(DomainError::invalid(
+                field,
+                "invalid_field",
+                Text::new(zh, en),
+            ))
+        };
+        if self.ends_at <= self.starts_at {
+            return bad(
+                "ends_at",
+                "结束时间须晚于开始时间",
+                "the session must end after it starts",
+            );
+        }
+        if self.capacity == 0 {
+            return bad(
+                "capacity",
+                "接待名额须大于 0",
+                "capacity must be at least 1",
+            );
+        }
+        match &self.recurrence {
+            Recurrence::MonthlyDay { day } if !(1..=31).contains(day) => {
+                bad("day", "日期须在 1 至 31 之间", "day must be 1 to 31")
+            }
+            Recurrence::TwiceMonthly { days } if days.iter().any(|d| !(1..=31).contains(d)) => {
+                bad("days", "日期须在 1 至 31 之间", "days must be 1 to 31")
+            }
+            Recurrence::NthWeekday { nth, .. } if !(1..=5).contains(nth) => {
+                bad("nth", "第几周须在 1 至 5 之间", "nth must be 1 to 5")
+            }
+            Recurrence::WorkdayRota { leader_ids, .. } if leader_ids.is_empty() => bad(
+                "leader_ids",
+                "轮值领导不能为空",
+                "a rota needs at least one leader",
+            ),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A dated session of the public schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub date: NaiveDate,
+    pub rule_id: Uuid,
+    pub org_unit_id: Uuid,
+    pub leader_id: Option<Uuid>,
+    pub place: String,
+    pub starts_at: NaiveTime,
+    pub ends_at: NaiveTime,
+    pub capacity: u32,
+    /// The rest day it was moved from, when it was.
+    pub moved_from: Option<NaiveDate>,
+}
+
+/// The days in `from..=to` the recurrence names, before rest days are considered, with the
+/// leader of each (for rotas).
+fn nominal_days(
+    rule: &ReceptionRule,
+    cal: &WorkCalendar,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Vec<(NaiveDate, Option<Uuid>)> {
+    let mut out = Vec::new();
+    match &rule.recurrence {
+        Recurrence::MonthlyDay { day } => {
+            for first in month_starts(from, to) {
+                if let Some(d) = first.with_day(*day) {
+                    out.push((d, rule.leader_id));
+                }
+            }
+        }
+        Recurrence::TwiceMonthly { days } => {
+            for first in month_starts(from, to) {
+                for day in days {
+                    if let Some(d) = first.with_day(*day) {
+                        out.push((d, rule.leader_id));
+                    }
+                }
+            }
+        }
+        Recurrence::NthWeekday { nth, weekday } => {
+            for first in month_starts(from, to) {
+                let nth = u8::try_from(*nth).unwrap_or(0);
+                if let Some(d) =
+                    NaiveDate::from_weekday_of_month_opt(first.year(), first.month(), *weekday, nth)
+                {
+                    out.push((d, rule.leader_id));
+                }
+            }
+        }
+        Recurrence::EveryWorkday => {
+            for d in from.iter_days().take_while(|d| *d <= to) {
+                if cal.is_workday(d) {
+                    out.push((d, rule.leader_id));
+                }
+            }
+        }
+        Recurrence::WorkdayRota { leader_ids, anchor } => {
+            if leader_ids.is_empty() {
+                return out;
+            }
+            // Working days from the anchor up to `from`, so the turn is the same whatever
+            // range is asked for.
+            let mut turn = if from > *anchor {
+                anchor
+                    .iter_days()
+                    .take_while(|d| d < &from)
+                    .filter(|d| cal.is_workday(*d))
+                    .count()
+            } else {
+                0
+            };
+            for d in from.iter_days().take_while(|d| *d <= to) {
+                if d >= *anchor && cal.is_workday(d) {
+                    out.push((d, Some(leader_ids[turn % leader_ids.len()])));
+                    turn += 1;
+                }
+            }
+        }
+    }
+    out.retain(|(d, _)| *d >= from && *d <= to);
+    out
+}
+
+/// The first day of every month that `from..=to` touches.
+fn month_starts(from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
+    let mut out = Vec::new();
+    let mut first = from.with_day(1).unwrap_or(from);
+    while first <= to {
+        out.push(first);
+        first = first
+            .checked_add_months(chrono::Months::new(1))
+            .unwrap_or(NaiveDate::MAX);
+    }
+    out
+}
+
+/// How far back to look for a rest-day session moved into the range (a Spring Festival break
+/// is the longest run of rest days).
+const MOVE_LOOKBACK_DAYS: u64 = 14;
+
+/// The sessions of `rules` held on `from..=to`, in date then start order.
+pub fn sessions(
+    rules: &[ReceptionRule],
+    cal: &WorkCalendar,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Vec<Session> {
+    let mut out = Vec::new();
+    let look_from = from - chrono::Days::new(MOVE_LOOKBACK_DAYS);
+    for rule in rules {
+        for (day, leader_id) in nominal_days(rule, cal, look_from, to) {
+            let (date, moved_from) = if cal.is_workday(day) {
+                (day, None)
+            } else {
+                match rule.on_rest_day {
+                    OnRestDay::Cancel => continue,
+                    OnRestDay::NextWorkday => (cal.next_workday_from(day), Some(day)),
+                }
+            };
+            if date < from || date > to {
+                continue;
+            }
+            out.push(Session {
+                date,
+                rule_id: rule.id,
+                org_unit_id: rule.org_unit_id,
+                leader_id,
+                place: rule.place.clone(),
+                starts_at: rule.starts_at,
+                ends_at: rule.ends_at,
+                capacity: rule.capacity,
+                moved_from,
+            });
+        }
+    }
+    out.sort_by(|a, b| (a.date, a.starts_at, a.rule_id).cmp(&(b.date, b.starts_at, b.rule_id)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn rule(recurrence: Recurrence, on_rest_day: OnRestDay) -> ReceptionRule {
+        ReceptionRule {
+            id: Uuid::from_u128(1),
+            org_unit_id: Uuid::from_u128(2),
+            leader_id: Some(Uuid::from_u128(3)),
+            recurrence,
+            place: "县信访接待中心".into(),
+            starts_at: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            ends_at: NaiveTime::from_hms_opt(11, 30, 0).unwrap(),
+            capacity: 10,
+            on_rest_day,
+        }
+    }
+
+    fn dates(s: &[Session]) -> Vec<NaiveDate> {
+        s.iter().map(|s| s.date).collect()
+    }
+
+    #[test]
+    fn a_monthly_day_on_a_weekend_moves_to_monday_or_is_cancelled() {
+        let cal = WorkCalendar::default();
+        let r = rule(Recurrence::MonthlyDay { day: 16 }, OnRestDay::NextWorkday);
+        // 2026: Nov 16 is a Monday; Jan 16 a Friday; May 16 a Saturday.
+        let s = sessions(&[r.clone()], &cal, day(2026, 1, 1), day(2026, 5, 31));
+        assert_eq!(
+            dates(&s),
+            [
+                day(2026, 1, 16),
+                day(2026, 2, 16),
+                day(2026, 3, 16),
+                day(2026, 4, 16),
+                day(2026, 5, 18)
+            ]
+        );
+        assert_eq!(s[4].moved_from, Some(day(2026, 5, 16)));
+        let cancel = rule(Recurrence::MonthlyDay { day: 16 }, OnRestDay::Cancel);
+        let s = sessions(&[cancel], &cal, day(2026, 5, 1), day(2026, 5, 31));
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn holidays_and_make_up_workdays_come_from_the_shared_calendar() {
+        // Spring Festival 2026 (demo): Feb 15–23 rest; Feb 14 (Saturday) and Feb 28 (Saturday)
+        // are make-up workdays.
+        let holidays = (15..=23).map(|d| day(2026, 2, d));
+        let cal = WorkCalendar::new(holidays, [day(2026, 2, 14), day(2026, 2, 28)]);
+        let r = rule(Recurrence::MonthlyDay { day: 16 }, OnRestDay::NextWorkday);
+        let s = sessions(&[r], &cal, day(2026, 2, 1), day(2026, 2, 28));
+        assert_eq!(dates(&s), [day(2026, 2, 24)]);
+        // A session moved out of the break is found even when the range starts after it.
+        let r = rule(Recurrence::MonthlyDay { day: 16 }, OnRestDay::NextWorkday);
+        let s = sessions(&[r], &cal, day(2026, 2, 24), day(2026, 2, 24));
+        assert_eq!(dates(&s), [day(2026, 2, 24)]);
+        // Every-workday rules skip the break and work the make-up Saturdays.
+        let daily = rule(Recurrence::EveryWorkday, OnRestDay::Cancel);
+        let s = sessions(&[daily], &cal, day(2026, 2, 13), day(2026, 2, 28));
+        assert_eq!(
+            dates(&s),
+            [
+                day(2026, 2, 13),
+                day(2026, 2, 14),
+                day(2026, 2, 24),
+                day(2026, 2, 25),
+                day(2026, 2, 26),
+                day(2026, 2, 27),
+                day(2026, 2, 28)
+            ]
+        );
+    }
+
+    #[test]
+    fn the_nth_weekday_and_months_without_a_day() {
+        let cal = WorkCalendar::default();
+        let first_monday = rule(
+            Recurrence::NthWeekday {
+                nth: 1,
+                weekday: Weekday::Mon,
+            },
+            OnRestDay::Cancel,
+        );
+        let s = sessions(&[first_monday], &cal, day(2026, 11, 1), day(2027, 1, 31));
+        assert_eq!(
+            dates(&s),
+            [day(2026, 11, 2), day(2026, 12, 7), day(2027, 1, 4)]
+        );
+        let fifth_friday = rule(
+            Recurrence::NthWeekday {
+                nth: 5,
+                weekday: Weekday::Fri,
+            },
+            OnRestDay::Cancel,
+        );
+        // Only January 2027 has a fifth Friday (the 29th) in these three months.
+        let s = sessions(&[fifth_friday], &cal, day(2026, 11, 1), day(2027, 1, 31));
+        assert_eq!(dates(&s), [day(2027, 1, 29)]);
+        // The 29th of February exists in leap years only; the 31st skips short months.
+        let r29 = rule(Recurrence::MonthlyDay { day: 29 }, OnRestDay::NextWorkday);
+        let s = sessions(&[r29], &cal, day(2027, 2, 1), day(2028, 2, 29));
+        assert_eq!(s.last().unwrap().date, day(2028, 2, 29));
+        assert!(!dates(&s).contains(&day(2027, 2, 28)));
+        let r31 = rule(Recurrence::MonthlyDay { day: 31 }, OnRestDay::Cancel);
+        let s = sessions(&[r31], &cal, day(2026, 4, 1), day(2026, 4, 30));
+        assert!(s.is_empty());
+        // December 2026: the 5th is a Saturday and the 20th a Sunday.
+        let twice = rule(
+            Recurrence::TwiceMonthly { days: [5, 20] },
+            OnRestDay::Cancel,
+        );
+        let s = sessions(&[twice], &cal, day(2026, 12, 1), day(2026, 12, 31));
+        assert!(s.is_empty());
+        let twice = rule(
+            Recurrence::TwiceMonthly { days: [5, 20] },
+            OnRestDay::NextWorkday,
+        );
+        let s = sessions(&[twice], &cal, day(2026, 12, 1), day(2026, 12, 31));
+        assert_eq!(dates(&s), [day(2026, 12, 7), day(2026, 12, 21)]);
+    }
+
+    #[test]
+    fn a_rota_turns_over_working_days_and_does_not_shift_with_the_range() {
+        let cal = WorkCalendar::default();
+        let a = Uuid::from_u128(10);
+        let b = Uuid::from_u128(11);
+        let c = Uuid::from_u128(12);
+        let r = rule(
+            Recurrence::WorkdayRota {
+                leader_ids: vec![a, b, c],
+                anchor: day(2026, 11, 2),
+            },
+            OnRestDay::Cancel,
+        );
+        let week = sessions(&[r.clone()], &cal, day(2026, 11, 2), day(2026, 11, 10));
+        let on: Vec<_> = week
+            .iter()
+            .map(|s| (s.date.day(), s.leader_id.unwrap()))
+            .collect();
+        // Mon 2 a, Tue 3 b, Wed 4 c, Thu 5 a, Fri 6 b, (weekend), Mon 9 c, Tue 10 a.
+        assert_eq!(
+            on,
+            [(2, a), (3, b), (4, c), (5, a), (6, b), (9, c), (10, a)]
+        );
+        let later = sessions(&[r], &cal, day(2026, 11, 9), day(2026, 11, 10));
+        assert_eq!(later[0].leader_id, Some(c));
+        assert_eq!(later[1].leader_id, Some(a));
+    }
+
+    #[test]
+    fn rules_that_make_no_sense_are_refused() {
+        let mut r = rule(Recurrence::MonthlyDay { day: 32 }, OnRestDay::Cancel);
+        assert!(r.check().is_err());
+        r.recurrence = Recurrence::MonthlyDay { day: 16 };
+        assert!(r.check().is_ok());
+        r.ends_at = r.starts_at;
+        assert!(r.check().is_err());
+        let rota = rule(
+            Recurrence::WorkdayRota {
+                leader_ids: vec![],
+                anchor: day(2026, 1, 1),
+            },
+            OnRestDay::Cancel,
+        );
+        assert!(rota.check().is_err());
+    }
+}
