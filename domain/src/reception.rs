@@ -311,7 +311,12 @@ mod tests {
         let cal = WorkCalendar::default();
         let r = rule(Recurrence::MonthlyDay { day: 16 }, OnRestDay::NextWorkday);
         // 2026: Nov 16 is a Monday; Jan 16 a Friday; May 16 a Saturday.
-        let s = sessions(std::slice::from_ref(&r), &cal, day(2026, 1, 1), day(2026, 5, 31));
+        let s = sessions(
+            std::slice::from_ref(&r),
+            &cal,
+            day(2026, 1, 1),
+            day(2026, 5, 31),
+        );
         assert_eq!(
             dates(&s),
             [
@@ -419,7 +424,12 @@ mod tests {
             },
             OnRestDay::Cancel,
         );
-        let week = sessions(std::slice::from_ref(&r), &cal, day(2026, 11, 2), day(2026, 11, 10));
+        let week = sessions(
+            std::slice::from_ref(&r),
+            &cal,
+            day(2026, 11, 2),
+            day(2026, 11, 10),
+        );
         let on: Vec<_> = week
             .iter()
             .map(|s| (s.date.day(), s.leader_id.unwrap()))
