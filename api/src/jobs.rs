@@ -1,7 +1,8 @@
 //! Scheduled work. A job runs at most once per period across all instances: each period has a
 //! lock in the shared cache, the first instance to take it runs the job, the others skip. On
-//! shutdown the loop stops between runs, and a run in progress is given time to finish.
+//! shutdown the loops stop between runs, and a run in progress is given time to finish.
 
+use std::future::Future;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -12,31 +13,57 @@ use crate::state::AppState;
 
 pub struct Jobs {
     stop: watch::Sender<bool>,
-    handle: JoinHandle<()>,
+    handles: Vec<JoinHandle<()>>,
 }
 
 impl Jobs {
     /// Starts the jobs the configuration enables.
     pub fn start(state: AppState) -> Option<Self> {
-        let period = state.settings.petition.overdue_check_secs;
-        if period == 0 {
-            return None;
-        }
         let (stop, stopped) = watch::channel(false);
-        let handle = tokio::spawn(overdue_loop(state, Duration::from_secs(period), stopped));
-        Some(Self { stop, handle })
+        let mut handles = Vec::new();
+        let overdue = state.settings.petition.overdue_check_secs;
+        if overdue > 0 {
+            handles.push(tokio::spawn(periodic(
+                state.clone(),
+                "overdue",
+                Duration::from_secs(overdue),
+                stopped.clone(),
+                run_overdue,
+            )));
+        }
+        let reminders = state.settings.reception.reminder_check_secs;
+        if reminders > 0 {
+            handles.push(tokio::spawn(periodic(
+                state.clone(),
+                "booking_reminders",
+                Duration::from_secs(reminders),
+                stopped,
+                run_booking_reminders,
+            )));
+        }
+        (!handles.is_empty()).then_some(Self { stop, handles })
     }
 
-    /// Asks the jobs to stop and waits up to `within` for a run in progress.
+    /// Asks the jobs to stop and waits up to `within` for the runs in progress.
     pub async fn stop(self, within: Duration) {
         let _ = self.stop.send(true);
-        if tokio::time::timeout(within, self.handle).await.is_err() {
+        let all = futures_util::future::join_all(self.handles);
+        if tokio::time::timeout(within, all).await.is_err() {
             tracing::warn!("a scheduled job did not finish within the shutdown timeout");
         }
     }
 }
 
-async fn overdue_loop(state: AppState, period: Duration, mut stopped: watch::Receiver<bool>) {
+async fn periodic<F, Fut>(
+    state: AppState,
+    name: &'static str,
+    period: Duration,
+    mut stopped: watch::Receiver<bool>,
+    run: F,
+) where
+    F: Fn(AppState) -> Fut,
+    Fut: Future<Output = ()>,
+{
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
@@ -48,18 +75,20 @@ async fn overdue_loop(state: AppState, period: Duration, mut stopped: watch::Rec
         match state
             .shared
             .cache
-            .set_if_absent(&format!("job:overdue:{slot}"), b"1", period)
+            .set_if_absent(&format!("job:{name}:{slot}"), b"1", period)
             .await
         {
-            Ok(true) => run_overdue(&state).await,
+            Ok(true) => run(state.clone()).await,
             Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "overdue job skipped: its lock is unavailable"),
+            Err(e) => {
+                tracing::warn!(job = name, error = %e, "job skipped: its lock is unavailable")
+            }
         }
     }
 }
 
 /// Marks every petition newly past its deadline, a batch at a time.
-pub async fn run_overdue(state: &AppState) {
+pub async fn run_overdue(state: AppState) {
     let today = fengqiao_domain::calendar::local_date(Utc::now());
     let mut total = 0;
     loop {
@@ -74,5 +103,60 @@ pub async fn run_overdue(state: &AppState) {
     }
     if total > 0 {
         tracing::info!(marked = total, "petitions marked overdue");
+    }
+}
+
+/// Reminds every citizen with a confirmed booking tomorrow, once each (the mark and the
+/// message commit together, so a reminder is neither lost nor sent twice).
+pub async fn run_booking_reminders(state: AppState) {
+    use fengqiao_infra::db::audit::{Actor, Event, Origin};
+    use fengqiao_infra::db::reception as store;
+    let tomorrow = fengqiao_domain::calendar::local_date(Utc::now()) + chrono::Days::new(1);
+    let mut sent = 0;
+    loop {
+        let due = match store::due_reminders(&state.db, tomorrow, 100).await {
+            Ok(due) if due.is_empty() => break,
+            Ok(due) => due,
+            Err(e) => {
+                tracing::error!(error = %format!("{:#}", anyhow::Error::from(e)), "reminder job failed");
+                break;
+            }
+        };
+        for row in due {
+            let result: Result<(), crate::error::ApiError> = async {
+                let session =
+                    crate::citizen::bookings::session_on(&state, row.rule_id, row.session_date)
+                        .await?
+                        .ok_or_else(crate::citizen::bookings::no_such_session)?;
+                let text = crate::citizen::bookings::session_text(&state, &session).await?;
+                let now = Utc::now();
+                let txn = state.begin_change().await?;
+                if store::mark_reminded(&txn, row.id, now).await? {
+                    store::announce(&txn, &row, "booking.reminded", &text, None, now).await?;
+                    state
+                        .audit_in(
+                            &txn,
+                            &Actor::system(),
+                            &Origin::default(),
+                            Event::new("booking.reminded").on("booking", row.id),
+                        )
+                        .await?;
+                }
+                txn.commit().await?;
+                Ok(())
+            }
+            .await;
+            match result {
+                Ok(()) => sent += 1,
+                Err(e) => {
+                    tracing::error!(booking = %row.id, error = ?e, "could not remind a booking");
+                    // A session gone since (cancelled rule): not retried every period.
+                    return;
+                }
+            }
+        }
+    }
+    if sent > 0 {
+        tracing::info!(sent, "booking reminders queued");
     }
 }

@@ -462,3 +462,227 @@ mod tests {
         assert!(rota.check().is_err());
     }
 }
+
+/// Where a booking (预约接访) stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BookingState {
+    /// Asked for; holds a place until staff confirm or reject it.
+    Requested,
+    Confirmed,
+    Rejected,
+    /// Withdrawn by the citizen.
+    Cancelled,
+    /// The citizen came; what was said is recorded.
+    Attended,
+}
+
+impl BookingState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BookingState::Requested => "requested",
+            BookingState::Confirmed => "confirmed",
+            BookingState::Rejected => "rejected",
+            BookingState::Cancelled => "cancelled",
+            BookingState::Attended => "attended",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            BookingState::Requested,
+            BookingState::Confirmed,
+            BookingState::Rejected,
+            BookingState::Cancelled,
+            BookingState::Attended,
+        ]
+        .into_iter()
+        .find(|b| b.as_str() == s)
+    }
+
+    /// Still holding a place in its session.
+    pub fn is_open(self) -> bool {
+        matches!(self, BookingState::Requested | BookingState::Confirmed)
+    }
+}
+
+/// What can be done to a booking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookingAction {
+    Confirm,
+    Reject,
+    Cancel,
+    Move,
+    Attend,
+}
+
+impl BookingAction {
+    fn name(self) -> &'static str {
+        match self {
+            BookingAction::Confirm => "confirm",
+            BookingAction::Reject => "reject",
+            BookingAction::Cancel => "cancel",
+            BookingAction::Move => "move",
+            BookingAction::Attend => "attend",
+        }
+    }
+}
+
+/// The state a booking goes to, or the 409 saying why not.
+pub fn booking_transition(
+    from: BookingState,
+    action: BookingAction,
+) -> Result<BookingState, DomainError> {
+    use BookingAction as A;
+    use BookingState as S;
+    let to = match (from, action) {
+        (S::Requested, A::Confirm) => S::Confirmed,
+        (S::Requested | S::Confirmed, A::Reject) => S::Rejected,
+        (S::Requested | S::Confirmed, A::Cancel) => S::Cancelled,
+        // Moved to another session: it stays what it was, somewhere else.
+        (S::Requested | S::Confirmed, A::Move) => from,
+        (S::Confirmed, A::Attend) => S::Attended,
+        _ => {
+            return Err(DomainError::Conflict {
+                code: "booking_state",
+                message: Text::owned(
+                    format!("预约当前为“{}”，不能{}", from.as_str(), action.name()),
+                    format!("a {} booking cannot be {}ed", from.as_str(), action.name()),
+                ),
+            });
+        }
+    };
+    Ok(to)
+}
+
+/// Why a session cannot be booked now, if it cannot: it has begun or passed, or it is full.
+pub fn bookable(
+    session: &Session,
+    taken: u32,
+    now_local: chrono::NaiveDateTime,
+) -> Result<(), DomainError> {
+    let conflict = |code: &'static str, zh: &'static str, en: &'static str| {
+        Err(DomainError::Conflict {
+            code,
+            message: Text::new(zh, en),
+        })
+    };
+    if session.date.and_time(session.starts_at) <= now_local {
+        return conflict(
+            "session_closed",
+            "该场次已开始或已结束，不能再预约",
+            "this session has begun or is over",
+        );
+    }
+    if taken >= session.capacity {
+        return conflict(
+            "session_full",
+            "该场次名额已满，请选择其他场次",
+            "this session is full; choose another",
+        );
+    }
+    Ok(())
+}
+
+/// The citizen's own limits: one open booking a day, and at most `per_month` a month.
+pub fn within_limits(
+    open_same_day: bool,
+    this_month: u32,
+    per_month: u32,
+) -> Result<(), DomainError> {
+    if open_same_day {
+        return Err(DomainError::Conflict {
+            code: "booking_same_day",
+            message: Text::new(
+                "您在当天已有预约，同一天只能预约一场",
+                "you already have a booking that day",
+            ),
+        });
+    }
+    if this_month >= per_month {
+        return Err(DomainError::Conflict {
+            code: "booking_monthly_limit",
+            message: Text::owned(
+                format!("每月最多预约 {per_month} 次"),
+                format!("at most {per_month} bookings a month"),
+            ),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod booking_tests {
+    use super::*;
+
+    fn session(capacity: u32) -> Session {
+        Session {
+            date: NaiveDate::from_ymd_opt(2026, 12, 16).unwrap(),
+            rule_id: Uuid::nil(),
+            org_unit_id: Uuid::nil(),
+            leader_id: None,
+            place: "接待室".into(),
+            starts_at: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            ends_at: NaiveTime::from_hms_opt(11, 30, 0).unwrap(),
+            capacity,
+            moved_from: None,
+        }
+    }
+
+    #[test]
+    fn a_session_is_bookable_until_it_starts_and_while_places_remain() {
+        let s = session(2);
+        let before = NaiveDate::from_ymd_opt(2026, 12, 15)
+            .unwrap()
+            .and_hms_opt(18, 0, 0)
+            .unwrap();
+        assert!(bookable(&s, 1, before).is_ok());
+        assert!(matches!(
+            bookable(&s, 2, before),
+            Err(DomainError::Conflict {
+                code: "session_full",
+                ..
+            })
+        ));
+        let started = s.date.and_hms_opt(9, 0, 0).unwrap();
+        assert!(matches!(
+            bookable(&s, 0, started),
+            Err(DomainError::Conflict {
+                code: "session_closed",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn bookings_move_only_along_their_transitions() {
+        use BookingAction as A;
+        use BookingState as S;
+        assert_eq!(
+            booking_transition(S::Requested, A::Confirm).unwrap(),
+            S::Confirmed
+        );
+        assert_eq!(
+            booking_transition(S::Confirmed, A::Move).unwrap(),
+            S::Confirmed
+        );
+        assert_eq!(
+            booking_transition(S::Confirmed, A::Attend).unwrap(),
+            S::Attended
+        );
+        assert!(booking_transition(S::Requested, A::Attend).is_err());
+        assert!(booking_transition(S::Cancelled, A::Confirm).is_err());
+        assert!(booking_transition(S::Attended, A::Cancel).is_err());
+        for s in [S::Rejected, S::Cancelled, S::Attended] {
+            assert!(!s.is_open());
+            assert_eq!(BookingState::parse(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn one_open_booking_a_day_and_a_monthly_cap() {
+        assert!(within_limits(false, 1, 2).is_ok());
+        assert!(within_limits(true, 0, 2).is_err());
+        assert!(within_limits(false, 2, 2).is_err());
+    }
+}

@@ -70,6 +70,7 @@ pub struct Settings {
     pub moderation: ModerationSettings,
     pub messaging: MessagingSettings,
     pub sms: SmsSettings,
+    pub reception: ReceptionSettings,
 }
 
 impl Default for Settings {
@@ -91,6 +92,7 @@ impl Default for Settings {
             moderation: ModerationSettings::default(),
             messaging: MessagingSettings::default(),
             sms: SmsSettings::default(),
+            reception: ReceptionSettings::default(),
         }
     }
 }
@@ -478,6 +480,26 @@ pub struct EventTemplates {
     /// In place of the built-in inbox title and text (`{body}` is the built-in text).
     pub inbox_title: Option<String>,
     pub inbox_body: Option<String>,
+}
+
+/// Booking the leaders' reception.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReceptionSettings {
+    /// Bookings a citizen may hold in one month (cancelled and rejected ones do not count).
+    pub bookings_per_month: u32,
+    /// How often the reminder job looks for tomorrow's confirmed bookings (once per period
+    /// across all instances); 0 disables it.
+    pub reminder_check_secs: u64,
+}
+
+impl Default for ReceptionSettings {
+    fn default() -> Self {
+        Self {
+            bookings_per_month: 2,
+            reminder_check_secs: 600,
+        }
+    }
 }
 
 /// The HTTP SMS gateway (see `infra::sms` for the request it receives).

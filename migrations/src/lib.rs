@@ -8,6 +8,7 @@ mod m20261125_000002_public_content;
 mod m20261125_000003_identity;
 mod m20261125_000004_petitions;
 mod m20261126_000005_messaging;
+mod m20261126_000006_bookings;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_identity::Migration),
             Box::new(m20261125_000004_petitions::Migration),
             Box::new(m20261126_000005_messaging::Migration),
+            Box::new(m20261126_000006_bookings::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ pub mod citizens;
 pub mod messaging;
 pub mod org_units;
 pub mod petitions;
+pub mod reception;
 pub mod routing;
 pub mod staff;
 pub mod supervision;
@@ -61,6 +62,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(messaging::list_deliveries)
         .service(messaging::retry_delivery)
         .service(messaging::discard_delivery)
+        .service(reception::list)
+        .service(reception::confirm)
+        .service(reception::reject)
+        .service(reception::move_booking)
+        .service(reception::attend)
         .service(routing::list)
         .service(routing::set)
         .service(routing::remove)

@@ -2,6 +2,7 @@
 //! real-name registration.
 
 pub mod auth;
+pub mod bookings;
 pub mod notifications;
 pub mod petitions;
 pub mod profile;
@@ -34,6 +35,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(notifications::mark_read)
         .service(notifications::record_subscriptions)
         .service(notifications::list_subscriptions)
+        .service(bookings::book)
+        .service(bookings::list_mine)
+        .service(bookings::cancel_mine)
         .service(crate::attachments::upload)
         .service(crate::attachments::download);
 }

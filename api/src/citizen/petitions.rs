@@ -260,6 +260,19 @@ pub async fn register_intake(
     origin: &RequestOrigin,
     intake: Intake<'_>,
 ) -> Result<HttpResponse, ApiError> {
+    Ok(match register_petition(state, origin, intake).await? {
+        (true, answer) => HttpResponse::Created().json(answer),
+        (false, answer) => HttpResponse::Ok().json(answer),
+    })
+}
+
+/// `register_intake`'s work: whether the petition is new (or a retry's first answer), and the
+/// answer.
+pub async fn register_petition(
+    state: &AppState,
+    origin: &RequestOrigin,
+    intake: Intake<'_>,
+) -> Result<(bool, SubmittedPetition), ApiError> {
     let petition = intake.petition;
     if intake.attachments.0.len() > fengqiao_domain::petition::MAX_PER_PETITION {
         return Err(DomainError::invalid(
@@ -370,7 +383,7 @@ pub async fn register_intake(
     if let Some(sealed) =
         petitions::seen_submission(&state.db, &intake.idempotency_key, &intake.request_hash).await?
     {
-        return replay(state, &sealed);
+        return Ok((false, replay(state, &sealed)?));
     }
     let tracking_no = state
         .tracking
@@ -437,17 +450,16 @@ pub async fn register_intake(
         )
         .await?;
     txn.commit().await?;
-    Ok(HttpResponse::Created().json(submitted(&row, &query_code)))
+    Ok((true, submitted(&row, &query_code)))
 }
 
 /// The first answer to a submission, given again to its retry.
-fn replay(state: &AppState, sealed_response: &str) -> Result<HttpResponse, ApiError> {
+fn replay(state: &AppState, sealed_response: &str) -> Result<SubmittedPetition, ApiError> {
     let json = state
         .crypto
         .open(REPLAY, sealed_response)
         .map_err(ApiError::internal)?;
-    let answer: SubmittedPetition = serde_json::from_str(&json).map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok().json(answer))
+    serde_json::from_str(&json).map_err(ApiError::internal)
 }
 
 /// The `Idempotency-Key` header every submission carries.

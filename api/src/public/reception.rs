@@ -49,6 +49,8 @@ pub struct OrganisationView {
 
 #[derive(Serialize, ToSchema)]
 pub struct SessionView {
+    /// With `date`, what a booking names.
+    pub rule_id: Uuid,
     pub date: NaiveDate,
     /// 周一 … 周日
     pub weekday: String,
@@ -60,14 +62,16 @@ pub struct SessionView {
     /// The receiving leader (none for an organisation's own daily reception).
     pub leader: Option<LeaderView>,
     pub capacity: u32,
+    /// Places still free to book.
+    pub remaining: u32,
     /// The rest day the session was moved from, when it was.
     pub moved_from: Option<NaiveDate>,
 }
 
 #[derive(Serialize, ToSchema)]
-#[schema(example = json!({"from": "2026-11-26", "to": "2026-12-09", "sessions": [{"date": "2026-11-26", "weekday": "周四",
+#[schema(example = json!({"from": "2026-11-26", "to": "2026-12-09", "sessions": [{"rule_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5fa1", "date": "2026-11-26", "weekday": "周四",
     "starts_at": "09:00", "ends_at": "11:30", "place": "县信访接待中心", "organisation": {"id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f61", "name": "中牟县"},
-    "leader": {"id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f67", "name": "张某某", "title": "县长"}, "capacity": 10, "moved_from": null}]}))]
+    "leader": {"id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f67", "name": "张某某", "title": "县长"}, "capacity": 10, "remaining": 7, "moved_from": null}]}))]
 pub struct Schedule {
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -108,9 +112,11 @@ async fn schedule_of(
         .into_iter()
         .map(|l| (l.id, l))
         .collect();
+    let taken = store::places_taken(&state.db, from, to).await?;
     let mut out = Vec::with_capacity(found.len());
     for s in found {
-        out.push(view_of(state, &leaders, s).await?);
+        let taken = taken.get(&(s.rule_id, s.date)).copied().unwrap_or(0);
+        out.push(view_of(state, &leaders, s, taken).await?);
     }
     Ok(Schedule {
         from,
@@ -123,9 +129,11 @@ async fn view_of(
     state: &AppState,
     leaders: &HashMap<Uuid, store::LeaderRow>,
     s: Session,
+    taken: u32,
 ) -> Result<SessionView, ApiError> {
     let unit = state.reference.place(&state.db, s.org_unit_id).await?;
     Ok(SessionView {
+        rule_id: s.rule_id,
         date: s.date,
         weekday: weekday_zh(s.date).to_owned(),
         starts_at: s.starts_at.format("%H:%M").to_string(),
@@ -144,6 +152,7 @@ async fn view_of(
                 title: l.title.clone(),
             }),
         capacity: s.capacity,
+        remaining: s.capacity.saturating_sub(taken),
         moved_from: s.moved_from,
     })
 }

@@ -130,3 +130,387 @@ async fn schedules_carry_an_etag_and_an_icalendar_feed() {
     // Monday to Wednesday: the rota each day and the secretary on the 16th.
     assert_eq!(text.matches("BEGIN:VEVENT").count(), 4);
 }
+
+/// A citizen with a real name on record; returns the access token.
+async fn real_citizen(app: &crate::helpers::TestApp, openid: &str) -> String {
+    let citizen = app.dev_citizen(openid).await;
+    let token = citizen["access_token"].as_str().unwrap().to_owned();
+    let res = app
+        .put_json_as(
+            "/api/v1/me/real-name",
+            &token,
+            &serde_json::json!({"name": "张小三", "id_number": "11010519491231002X", "phone": "13800138000"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    token
+}
+
+/// Open sessions of the coming weeks, earliest first, skipping today's (it may have begun).
+async fn upcoming(app: &crate::helpers::TestApp) -> Vec<Value> {
+    let tomorrow = fengqiao_domain::calendar::local_date(chrono::Utc::now()) + chrono::Days::new(1);
+    let s = schedule(app, &format!("from={tomorrow}&days=40")).await;
+    s["sessions"].as_array().unwrap().clone()
+}
+
+async fn book(app: &crate::helpers::TestApp, token: &str, session: &Value) -> reqwest::Response {
+    app.post_json_as(
+        "/api/v1/reception/bookings",
+        token,
+        &serde_json::json!({"rule_id": session["rule_id"], "date": session["date"],
+                            "matter": "反映村道维修问题，已向镇里反映两次未解决"}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn citizens_book_staff_confirm_reject_and_record_the_reception() {
+    use fengqiao_domain::identity::Role;
+    let (app, admin) = spawn_demo_app().await;
+    let sessions = upcoming(&app).await;
+    // A day with two sessions (a leader's day and the rota), for the one-a-day limit.
+    let first = sessions
+        .iter()
+        .find(|s| sessions.iter().filter(|o| o["date"] == s["date"]).count() >= 2)
+        .expect("a day with two sessions within 40 days");
+
+    // A real name first.
+    let anonymous = app.dev_citizen("no-name").await;
+    let res = book(&app, anonymous["access_token"].as_str().unwrap(), first).await;
+    assert_eq!(problem(res, 403).await["code"], "real_name_required");
+
+    let token = real_citizen(&app, "booker").await;
+    let res = book(&app, &token, first).await;
+    assert_eq!(res.status(), 201);
+    let booking: Value = res.json().await.unwrap();
+    assert_eq!(booking["state"], "requested");
+    assert!(
+        booking["session"]
+            .as_str()
+            .unwrap()
+            .contains(first["place"].as_str().unwrap())
+    );
+    let remaining = |s: &Value, date: &Value, rule: &Value| {
+        s["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| &x["date"] == date && &x["rule_id"] == rule)
+            .unwrap()["remaining"]
+            .as_u64()
+            .unwrap()
+    };
+    let after = schedule(
+        &app,
+        &format!("from={}&days=1", first["date"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(
+        remaining(&after, &first["date"], &first["rule_id"]),
+        first["capacity"].as_u64().unwrap() - 1
+    );
+
+    // One open booking a day; no session on a day the rule does not hold one.
+    let other = sessions
+        .iter()
+        .find(|s| s["date"] == first["date"] && s["rule_id"] != first["rule_id"])
+        .unwrap();
+    let res = book(&app, &token, other).await;
+    assert_eq!(problem(res, 409).await["code"], "booking_same_day");
+    let res = app
+        .post_json_as(
+            "/api/v1/reception/bookings",
+            &token,
+            &serde_json::json!({"rule_id": first["rule_id"], "date": "2026-12-05",
+                                "matter": "周六没有接访场次"}),
+        )
+        .await;
+    assert_eq!(problem(res, 404).await["code"], "session_not_found");
+
+    // Staff confirm: the citizen hears of it.
+    let registrar =
+        crate::helpers::staff_in(&app, "r.reception", "410122", &[Role::Registrar]).await;
+    let editor = crate::helpers::staff_in(&app, "e.reception", "410122", &[Role::Editor]).await;
+    let id = booking["id"].as_str().unwrap();
+    let res = app
+        .post_json_as(
+            &format!("/api/v1/admin/reception/bookings/{id}/confirm"),
+            &editor,
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    let res = app
+        .post_json_as(
+            &format!("/api/v1/admin/reception/bookings/{id}/confirm"),
+            &registrar,
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = app
+        .post_json_as(
+            &format!("/api/v1/admin/reception/bookings/{id}/confirm"),
+            &registrar,
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(problem(res, 409).await["code"], "booking_state");
+    let day: Value = app
+        .get_as(
+            &format!(
+                "/api/v1/admin/reception/bookings?date={}",
+                first["date"].as_str().unwrap()
+            ),
+            &registrar,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(day.as_array().unwrap().len(), 1);
+    assert_eq!(day[0]["booking"]["state"], "confirmed");
+
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let inbox: Value = app
+            .get_as("/api/v1/me/notifications", &token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        if let Some(n) = inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["event"] == "booking.confirmed")
+        {
+            assert_eq!(n["page"], format!("pages/reception/booking?id={id}"));
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the confirmation reaches the inbox"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    // At the reception: recorded, and a petition opened from it once however often it is sent.
+    let attend = serde_json::json!({
+        "note": "来访人反映村道破损，领导当场协调限期维修",
+        "petition": {"kind": "complaint", "category_code": "transport", "title": "村道路面破损请求维修",
+                     "content": "领导接访时反映：官渡桥村东头道路破损严重。",
+                     "township_id": app.org_id("410122-101").await}
+    });
+    let res = app
+        .post_json_as(
+            &format!("/api/v1/admin/reception/bookings/{id}/attend"),
+            &registrar,
+            &attend,
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let attended: Value = res.json().await.unwrap();
+    assert_eq!(attended["booking"]["state"], "attended");
+    let petition_id = attended["petition"]["id"].as_str().unwrap();
+    assert_eq!(attended["booking"]["petition_id"], petition_id);
+    let mine: Value = app
+        .get_as("/api/v1/petitions", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        mine["items"][0]["id"], petition_id,
+        "the citizen follows it as their own"
+    );
+    let res = app
+        .post_json_as(
+            &format!("/api/v1/admin/reception/bookings/{id}/attend"),
+            &registrar,
+            &attend,
+        )
+        .await;
+    assert_eq!(problem(res, 409).await["code"], "booking_state");
+
+    // A second booking, rejected with a reason: its place comes back.
+    let second = sessions
+        .iter()
+        .find(|s| s["date"] != first["date"])
+        .unwrap();
+    let res = book(&app, &token, second).await;
+    assert_eq!(res.status(), 201);
+    let second_id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .post_json_as(
+            &format!("/api/v1/admin/reception/bookings/{second_id}/reject"),
+            &registrar,
+            &serde_json::json!({"reason": "所反映事项已转交属地乡镇办理"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let back = schedule(
+        &app,
+        &format!("from={}&days=1", second["date"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(
+        remaining(&back, &second["date"], &second["rule_id"]),
+        second["capacity"].as_u64().unwrap()
+    );
+    let res = app
+        .post_json_as(
+            &format!("/api/v1/me/bookings/{second_id}/cancel"),
+            &token,
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(problem(res, 409).await["code"], "booking_state");
+    let mine: Value = app
+        .get_as("/api/v1/me/bookings", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine.as_array().unwrap().len(), 2);
+    assert_eq!(app.audit_entries(&admin, "booking.rejected").await.len(), 1);
+}
+
+#[tokio::test]
+async fn many_citizens_racing_for_the_last_places_never_overfill_a_session() {
+    let (app, _) = spawn_demo_app().await;
+    let session = upcoming(&app).await[0].clone();
+    let capacity = session["capacity"].as_u64().unwrap() as usize;
+    let mut tokens = Vec::new();
+    for i in 0..capacity + 4 {
+        tokens.push(real_citizen(&app, &format!("racer-{i}")).await);
+    }
+    let mut tasks = Vec::new();
+    for token in tokens {
+        let (client, url, session) = (
+            app.client.clone(),
+            app.url("/api/v1/reception/bookings"),
+            session.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let res = client
+                .post(url)
+                .bearer_auth(token)
+                .json(
+                    &serde_json::json!({"rule_id": session["rule_id"], "date": session["date"],
+                                          "matter": "反映村道维修问题"}),
+                )
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.unwrap_or_default();
+            (status, body["code"].as_str().unwrap_or_default().to_owned())
+        }));
+    }
+    let mut booked = 0;
+    let mut full = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            (201, _) => booked += 1,
+            (409, code) if code == "session_full" => full += 1,
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert_eq!((booked, full), (capacity, 4));
+    let after = schedule(
+        &app,
+        &format!("from={}&days=1", session["date"].as_str().unwrap()),
+    )
+    .await;
+    let left = after["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["rule_id"] == session["rule_id"])
+        .unwrap()["remaining"]
+        .clone();
+    assert_eq!(left, 0);
+}
+
+#[tokio::test]
+async fn confirmed_bookings_are_reminded_the_day_before_once() {
+    use fengqiao_domain::identity::Role;
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.demo = true;
+        s.reception.reminder_check_secs = 1;
+        s.messaging.poll_interval_ms = 20;
+    })
+    .await;
+    let admin = app.admin_token().await;
+    // Tomorrow is a working day whatever today is: the demo's every-workday rota holds a session.
+    let tomorrow = fengqiao_domain::calendar::local_date(chrono::Utc::now()) + chrono::Days::new(1);
+    let res = app
+        .put_json_as(
+            &format!("/api/v1/admin/calendar/{tomorrow}"),
+            &admin,
+            &serde_json::json!({"kind": "makeup_workday", "name": "测试调休"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let s = schedule(&app, &format!("from={tomorrow}&days=1")).await;
+    let session = s["sessions"][0].clone();
+    let token = real_citizen(&app, "reminded").await;
+    let res = book(&app, &token, &session).await;
+    assert_eq!(res.status(), 201);
+    let id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let registrar = crate::helpers::staff_in(&app, "r.remind", "410122", &[Role::Registrar]).await;
+    let res = app
+        .post_json_as(
+            &format!("/api/v1/admin/reception/bookings/{id}/confirm"),
+            &registrar,
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let inbox: Value = app
+            .get_as("/api/v1/me/notifications", &token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let reminders = inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["event"] == "booking.reminded")
+            .count();
+        if reminders > 0 {
+            // The job runs every second: still one reminder after a few more runs.
+            tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+            let inbox: Value = app
+                .get_as("/api/v1/me/notifications", &token)
+                .await
+                .json()
+                .await
+                .unwrap();
+            let again = inbox["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|n| n["event"] == "booking.reminded")
+                .count();
+            assert_eq!(again, 1);
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "a reminder within 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
