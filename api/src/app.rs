@@ -135,6 +135,7 @@ pub async fn build_state(
         // Twenty numbers per trip to the counter: a twentieth of the counter's traffic, and
         // at most nineteen numbers skipped when an instance stops.
         tracking: Arc::new(db::petitions::TrackingNumbers::new(20)),
+        views: Arc::default(),
     };
     Ok((state, demo, backend))
 }

@@ -37,11 +37,17 @@ impl Jobs {
                 state.clone(),
                 "booking_reminders",
                 Duration::from_secs(reminders),
-                stopped,
+                stopped.clone(),
                 run_booking_reminders,
             )));
         }
-        (!handles.is_empty()).then_some(Self { stop, handles })
+        // Every instance adds its own counted views: no lock, nothing counted twice.
+        handles.push(tokio::spawn(flush_views_every(
+            state,
+            Duration::from_secs(5),
+            stopped,
+        )));
+        Some(Self { stop, handles })
     }
 
     /// Asks the jobs to stop and waits up to `within` for the runs in progress.
@@ -84,6 +90,33 @@ async fn periodic<F, Fut>(
                 tracing::warn!(job = name, error = %e, "job skipped: its lock is unavailable")
             }
         }
+    }
+}
+
+async fn flush_views_every(state: AppState, period: Duration, mut stopped: watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(period);
+    loop {
+        let stop = tokio::select! {
+            _ = ticker.tick() => false,
+            _ = stopped.changed() => true,
+        };
+        flush_views(&state).await;
+        if stop {
+            break;
+        }
+    }
+}
+
+/// Adds the article views counted in memory to the database; kept for the next try if the
+/// database does not take them.
+pub async fn flush_views(state: &AppState) {
+    let counts = state.views.take();
+    if counts.is_empty() {
+        return;
+    }
+    if let Err(e) = fengqiao_infra::db::articles::add_views(&state.db, &counts).await {
+        tracing::warn!(error = %format!("{:#}", anyhow::Error::from(e)), "could not record article views; keeping them");
+        state.views.put_back(counts);
     }
 }
 

@@ -34,6 +34,8 @@ pub struct AppState {
     pub reference: Arc<crate::reference::ReferenceCache>,
     /// Tracking numbers from blocks of the shared daily counter.
     pub tracking: Arc<fengqiao_infra::db::petitions::TrackingNumbers>,
+    /// Article views counted in memory, added to the database every few seconds.
+    pub views: Arc<crate::public::articles::ViewCounter>,
 }
 
 impl AppState {

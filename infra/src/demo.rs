@@ -230,6 +230,8 @@ pub async fn load_if_empty(db: &DatabaseConnection) -> Result<Option<DemoLoaded>
             is_demo: Set(true),
             created_at: Set(now),
             updated_at: Set(now),
+            feed_urls: Set(None),
+            feed_publish: Set(false),
         }
         .insert(&txn)
         .await?;
@@ -254,6 +256,9 @@ pub async fn load_if_empty(db: &DatabaseConnection) -> Result<Option<DemoLoaded>
             is_demo: Set(true),
             created_at: Set(now),
             updated_at: Set(now),
+            cover_url: Set(None),
+            view_count: Set(0),
+            external_id: Set(None),
         }
         .insert(&txn)
         .await?;

@@ -9,6 +9,7 @@ mod m20261125_000003_identity;
 mod m20261125_000004_petitions;
 mod m20261126_000005_messaging;
 mod m20261126_000006_bookings;
+mod m20261126_000007_articles;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_petitions::Migration),
             Box::new(m20261126_000005_messaging::Migration),
             Box::new(m20261126_000006_bookings::Migration),
+            Box::new(m20261126_000007_articles::Migration),
         ]
     }
 }

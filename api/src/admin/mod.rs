@@ -2,6 +2,7 @@
 //! editors and administrators. Every operation needs a staff access token.
 
 pub mod api_clients;
+pub mod articles;
 pub mod audit;
 pub mod auth;
 pub mod calendar;
@@ -67,6 +68,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(reception::reject)
         .service(reception::move_booking)
         .service(reception::attend)
+        .service(articles::create)
+        .service(articles::list)
+        .service(articles::edit)
+        .service(articles::publish)
+        .service(articles::unpublish)
+        .service(articles::archive)
+        .service(articles::revisions)
         .service(routing::list)
         .service(routing::set)
         .service(routing::remove)

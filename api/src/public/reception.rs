@@ -5,17 +5,16 @@
 
 use std::collections::HashMap;
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::{Datelike, NaiveDate, Utc};
 use fengqiao_domain::reception::{Session, sessions};
 use fengqiao_domain::{DomainError, Text};
 use fengqiao_infra::db::reception as store;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::cacheable;
 use crate::error::{ApiError, Problem};
 use crate::extract::ApiQuery;
 use crate::state::AppState;
@@ -155,36 +154,6 @@ async fn view_of(
         remaining: s.capacity.saturating_sub(taken),
         moved_from: s.moved_from,
     })
-}
-
-/// Answers with the body, or 304 when the client already holds it.
-fn cacheable(req: &HttpRequest, content_type: &str, body: Vec<u8>) -> HttpResponse {
-    let digest = Sha256::digest(&body);
-    let etag = format!(
-        "\"{}\"",
-        digest[..12]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
-    let matches = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    let mut res = if matches {
-        HttpResponse::NotModified()
-    } else {
-        HttpResponse::Ok()
-    };
-    res.insert_header((header::ETAG, etag))
-        // A minute: a cancelled session shows within it; the mini-program's list stays cheap.
-        .insert_header((header::CACHE_CONTROL, "public, max-age=60"));
-    if matches {
-        res.finish()
-    } else {
-        res.content_type(content_type).body(body)
-    }
 }
 
 /// The reception sessions of the coming days, from the published rules and the working

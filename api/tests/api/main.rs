@@ -10,6 +10,7 @@ mod helpers;
 
 mod access;
 mod admin;
+mod articles;
 mod audit;
 mod citizens;
 mod errors;

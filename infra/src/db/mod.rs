@@ -2,6 +2,7 @@
 //! migrating safely while other instances run, and one repository module per capability.
 
 pub mod api_clients;
+pub mod articles;
 pub mod attachments;
 pub mod audit;
 pub mod citizens;

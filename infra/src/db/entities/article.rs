@@ -18,6 +18,9 @@ pub struct Model {
     pub is_demo: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub cover_url: Option<String>,
+    pub view_count: i64,
+    pub external_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

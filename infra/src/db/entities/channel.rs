@@ -13,6 +13,8 @@ pub struct Model {
     pub is_demo: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub feed_urls: Option<String>,
+    pub feed_publish: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

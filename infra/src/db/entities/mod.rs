@@ -3,6 +3,7 @@
 
 pub mod api_client;
 pub mod article;
+pub mod article_revision;
 pub mod attachment;
 pub mod audit_log;
 pub mod booking;

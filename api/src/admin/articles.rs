@@ -1,0 +1,525 @@
+//! Editors write the guide and the news: drafts, edits kept as revisions, publication now or
+//! at a set time, withdrawal and archiving. Bodies are sanitised for the mini-program's
+//! `rich-text` before they are stored; every change is audited and shows on the public pages
+//! at once.
+
+use actix_web::{HttpResponse, get, post, put, web};
+use chrono::{DateTime, FixedOffset, Utc};
+use fengqiao_domain::error::Validator;
+use fengqiao_domain::identity::Role;
+use fengqiao_domain::pagination::{Cursor, Page, PageLimit};
+use fengqiao_domain::{DomainError, FieldError, Text};
+use fengqiao_infra::db::articles::{self as store, ArticleRow, Content, NewArticle};
+use fengqiao_infra::db::audit::Event;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, ApiQuery, RequestOrigin, StaffUser};
+use crate::state::AppState;
+
+const EDITORS: &[Role] = &[Role::Editor, Role::Administrator];
+
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5fb0", "channel": "guide-laws", "title": "信访工作条例全文",
+    "summary": "《信访工作条例》自2022年5月1日起施行。", "body": "<h2>第一章 总则</h2>", "cover_url": null, "source": "国家信访局",
+    "source_url": null, "author": "县信访局", "state": "draft", "pinned": false, "published_at": null, "view_count": 0,
+    "updated_at": "2026-11-26T10:30:00+08:00"}))]
+pub struct EditorArticle {
+    pub id: Uuid,
+    pub channel: String,
+    pub title: String,
+    pub summary: Option<String>,
+    pub body: String,
+    pub cover_url: Option<String>,
+    pub source: Option<String>,
+    pub source_url: Option<String>,
+    pub author: Option<String>,
+    /// draft | scheduled | published | archived
+    pub state: String,
+    pub pinned: bool,
+    pub published_at: Option<DateTime<FixedOffset>>,
+    pub view_count: i64,
+    pub updated_at: DateTime<FixedOffset>,
+}
+
+async fn view_of(state: &AppState, a: ArticleRow) -> Result<EditorArticle, ApiError> {
+    let channel = store::channel(&state.db, a.channel_id)
+        .await?
+        .map(|c| c.code)
+        .unwrap_or_default();
+    let local = fengqiao_domain::calendar::to_local;
+    Ok(EditorArticle {
+        id: a.id,
+        channel,
+        title: a.title,
+        summary: a.summary,
+        body: a.body,
+        cover_url: a.cover_url,
+        source: a.source,
+        source_url: a.source_url,
+        author: a.author,
+        state: a.state,
+        pinned: a.pinned,
+        published_at: a.published_at.map(local),
+        view_count: a.view_count,
+        updated_at: local(a.updated_at),
+    })
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"channel": "guide-laws", "title": "信访工作条例全文", "summary": "《信访工作条例》自2022年5月1日起施行。",
+    "body": "<h2>第一章 总则</h2><p>第一条 为了坚持和加强党对信访工作的全面领导……</p>", "cover_url": null,
+    "source": "国家信访局", "source_url": "https://www.gjxfj.gov.cn/", "author": "县信访局", "pinned": false}))]
+pub struct ArticleBody {
+    /// The channel's code (on creation; an article stays in its channel).
+    pub channel: Option<String>,
+    /// 1 to 128 characters.
+    pub title: String,
+    /// Up to 500 characters.
+    pub summary: Option<String>,
+    /// Rich text (HTML); what `rich-text` cannot show safely is removed.
+    pub body: String,
+    pub cover_url: Option<String>,
+    pub source: Option<String>,
+    pub source_url: Option<String>,
+    pub author: Option<String>,
+    pub pinned: Option<bool>,
+}
+
+fn content_of(b: &ArticleBody) -> Result<Content, ApiError> {
+    let mut v = Validator::new();
+    let title = b.title.trim();
+    if title.is_empty() || title.chars().count() > 128 {
+        v.push(FieldError::new(
+            "title",
+            "invalid_field",
+            Text::new(
+                "标题须为 1 至 128 个字符",
+                "the title must be 1 to 128 characters",
+            ),
+        ));
+    }
+    if b.summary
+        .as_deref()
+        .is_some_and(|s| s.chars().count() > 500)
+    {
+        v.push(FieldError::new(
+            "summary",
+            "invalid_field",
+            Text::new(
+                "摘要最多 500 个字符",
+                "the summary is at most 500 characters",
+            ),
+        ));
+    }
+    if b.body.len() > 512 * 1024 {
+        v.push(FieldError::new(
+            "body",
+            "invalid_field",
+            Text::new("正文过长", "the body is too long"),
+        ));
+    }
+    for (field, url) in [("cover_url", &b.cover_url), ("source_url", &b.source_url)] {
+        if let Some(u) = url
+            && (u.len() > 512 || !(u.starts_with("https://") || u.starts_with("http://")))
+        {
+            v.push(FieldError::new(
+                field,
+                "invalid_url",
+                Text::new(
+                    "须为 http(s) 地址，最长 512 字符",
+                    "an http(s) URL of at most 512 characters",
+                ),
+            ));
+        }
+    }
+    let short = |s: &Option<String>| {
+        s.as_deref()
+            .map(|s| s.trim().chars().take(64).collect::<String>())
+    };
+    v.finish(|| {
+        Some(Content {
+            title: title.to_owned(),
+            summary: b
+                .summary
+                .as_deref()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty()),
+            body: fengqiao_infra::html::sanitise(&b.body),
+            cover_url: b.cover_url.clone(),
+            source: short(&b.source),
+            source_url: b.source_url.clone(),
+            author: short(&b.author),
+        })
+    })
+    .map_err(ApiError::from)
+}
+
+/// Audits the change in its transaction, commits, and makes the public pages show it.
+async fn changed(
+    state: &AppState,
+    staff: &StaffUser,
+    origin: &RequestOrigin,
+    txn: sea_orm::DatabaseTransaction,
+    action: &'static str,
+    id: Uuid,
+) -> Result<(), ApiError> {
+    state
+        .audit_in(
+            &txn,
+            &staff.actor(),
+            &origin.0,
+            Event::new(action).on("article", id),
+        )
+        .await?;
+    txn.commit().await?;
+    crate::public::invalidate(state).await;
+    Ok(())
+}
+
+fn article_lookup(e: fengqiao_infra::db::StoreError) -> ApiError {
+    e.into()
+}
+
+/// Writes a new article as a draft.
+#[utoipa::path(
+    tag = "admin-articles",
+    operation_id = "createArticle",
+    request_body = ArticleBody,
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 201, description = "The draft", body = EditorArticle),
+        (status = 404, description = "No such channel (`channel_not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field out of bounds", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/articles")]
+pub async fn create(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    origin: RequestOrigin,
+    body: ApiJson<ArticleBody>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require_any(EDITORS)?;
+    let content = content_of(&body.0)?;
+    let code = body.0.channel.clone().unwrap_or_default();
+    let channel = store::channel_by_code(&state.db, &code)
+        .await?
+        .ok_or_else(|| {
+            ApiError::from(DomainError::NotFound {
+                code: "channel_not_found",
+                message: Text::new("栏目不存在", "no such channel"),
+            })
+        })?;
+    let txn = state.begin_change().await?;
+    let row = store::create(
+        &txn,
+        NewArticle {
+            channel_id: channel.id,
+            content,
+            state: store::DRAFT,
+            published_at: None,
+            external_id: None,
+        },
+        &staff.account.username,
+        Utc::now(),
+    )
+    .await?;
+    state
+        .audit_in(
+            &txn,
+            &staff.actor(),
+            &origin.0,
+            Event::new("article.created").on("article", row.id),
+        )
+        .await?;
+    txn.commit().await?;
+    crate::public::invalidate(&state).await;
+    Ok(HttpResponse::Created().json(view_of(&state, row).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EditorQuery {
+    pub channel: Option<String>,
+    /// draft | scheduled | published | archived
+    pub state: Option<String>,
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"items": [{"id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5fb0", "channel": "guide-laws", "title": "信访工作条例全文",
+    "summary": null, "body": "<h2>第一章 总则</h2>", "cover_url": null, "source": "国家信访局", "source_url": null,
+    "author": "县信访局", "state": "draft", "pinned": false, "published_at": null, "view_count": 0,
+    "updated_at": "2026-11-26T10:30:00+08:00"}], "next_cursor": null}))]
+pub struct EditorPage {
+    pub items: Vec<EditorArticle>,
+    pub next_cursor: Option<String>,
+}
+
+/// Articles for editors, newest first, by channel and state.
+#[utoipa::path(
+    tag = "admin-articles",
+    operation_id = "listArticles",
+    params(EditorQuery),
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 200, description = "One page", body = EditorPage),
+        (status = 422, description = "Limit out of range or bad cursor", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/articles")]
+pub async fn list(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    query: ApiQuery<EditorQuery>,
+) -> Result<web::Json<EditorPage>, ApiError> {
+    staff.require_any(EDITORS)?;
+    let q = query.0;
+    let limit = PageLimit::parse(q.limit)?;
+    let before = q
+        .cursor
+        .as_deref()
+        .map(Cursor::decode)
+        .transpose()?
+        .map(|c| c.parse_key::<Uuid>())
+        .transpose()?;
+    let channel_id = match q.channel.as_deref() {
+        Some(code) => Some(
+            store::channel_by_code(&state.db, code)
+                .await?
+                .map_or(Uuid::nil(), |c| c.id),
+        ),
+        None => None,
+    };
+    let rows = store::editor_list(
+        &state.db,
+        channel_id,
+        q.state.as_deref(),
+        before,
+        limit.get() + 1,
+    )
+    .await?;
+    let page = Page::from_overfetch(rows, limit, |a| a.id.to_string());
+    let mut items = Vec::new();
+    for row in page.items {
+        items.push(view_of(&state, row).await?);
+    }
+    Ok(web::Json(EditorPage {
+        items,
+        next_cursor: page.next_cursor.map(|c| c.encode()),
+    }))
+}
+
+/// Rewrites an article; the new version is kept as a revision.
+#[utoipa::path(
+    tag = "admin-articles",
+    operation_id = "editArticle",
+    params(("id" = Uuid, Path, description = "Article id")),
+    request_body = ArticleBody,
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 200, description = "The article as it now is", body = EditorArticle),
+        (status = 404, description = "No such article (`article_not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field out of bounds", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[put("/articles/{id}")]
+pub async fn edit(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    origin: RequestOrigin,
+    id: web::Path<Uuid>,
+    body: ApiJson<ArticleBody>,
+) -> Result<web::Json<EditorArticle>, ApiError> {
+    staff.require_any(EDITORS)?;
+    let content = content_of(&body.0)?;
+    let txn = state.begin_change().await?;
+    let row = store::article(&txn, *id).await.map_err(article_lookup)?;
+    let row = store::edit(
+        &txn,
+        row,
+        content,
+        body.0.pinned,
+        &staff.account.username,
+        Utc::now(),
+    )
+    .await?;
+    changed(&state, &staff, &origin, txn, "article.edited", row.id).await?;
+    Ok(web::Json(view_of(&state, row).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"at": "2026-12-01T09:00:00+08:00"}))]
+pub struct PublishBody {
+    /// When to publish; now when absent or past.
+    pub at: Option<DateTime<FixedOffset>>,
+}
+
+/// Publishes an article now, or at a set time (scheduled).
+#[utoipa::path(
+    tag = "admin-articles",
+    operation_id = "publishArticle",
+    params(("id" = Uuid, Path, description = "Article id")),
+    request_body = PublishBody,
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 200, description = "Published or scheduled", body = EditorArticle),
+        (status = 404, description = "No such article (`article_not_found`)", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/articles/{id}/publish")]
+pub async fn publish(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    origin: RequestOrigin,
+    id: web::Path<Uuid>,
+    body: ApiJson<PublishBody>,
+) -> Result<web::Json<EditorArticle>, ApiError> {
+    staff.require_any(EDITORS)?;
+    let now = Utc::now();
+    let at = body.0.at.map_or(now, |t| t.with_timezone(&Utc));
+    let (to, when) = if at > now {
+        (store::SCHEDULED, at)
+    } else {
+        (store::PUBLISHED, now)
+    };
+    let txn = state.begin_change().await?;
+    let row = store::article(&txn, *id).await.map_err(article_lookup)?;
+    let row = store::set_state(&txn, row, to, Some(when), now).await?;
+    changed(&state, &staff, &origin, txn, "article.published", row.id).await?;
+    Ok(web::Json(view_of(&state, row).await?))
+}
+
+async fn move_to(
+    state: &AppState,
+    staff: &StaffUser,
+    origin: &RequestOrigin,
+    id: Uuid,
+    to: &'static str,
+    action: &'static str,
+) -> Result<EditorArticle, ApiError> {
+    staff.require_any(EDITORS)?;
+    let txn = state.begin_change().await?;
+    let row = store::article(&txn, id).await.map_err(article_lookup)?;
+    let row = store::set_state(&txn, row, to, None, Utc::now()).await?;
+    changed(state, staff, origin, txn, action, row.id).await?;
+    view_of(state, row).await
+}
+
+/// Withdraws an article from the public pages (back to draft).
+#[utoipa::path(
+    tag = "admin-articles",
+    operation_id = "unpublishArticle",
+    params(("id" = Uuid, Path, description = "Article id")),
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 200, description = "A draft again", body = EditorArticle),
+        (status = 404, description = "No such article (`article_not_found`)", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/articles/{id}/unpublish")]
+pub async fn unpublish(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    origin: RequestOrigin,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<EditorArticle>, ApiError> {
+    Ok(web::Json(
+        move_to(
+            &state,
+            &staff,
+            &origin,
+            *id,
+            store::DRAFT,
+            "article.unpublished",
+        )
+        .await?,
+    ))
+}
+
+/// Archives an article (off the public pages, kept).
+#[utoipa::path(
+    tag = "admin-articles",
+    operation_id = "archiveArticle",
+    params(("id" = Uuid, Path, description = "Article id")),
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 200, description = "Archived", body = EditorArticle),
+        (status = 404, description = "No such article (`article_not_found`)", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/articles/{id}/archive")]
+pub async fn archive(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    origin: RequestOrigin,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<EditorArticle>, ApiError> {
+    Ok(web::Json(
+        move_to(
+            &state,
+            &staff,
+            &origin,
+            *id,
+            store::ARCHIVED,
+            "article.archived",
+        )
+        .await?,
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!([{"id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5fb1", "title": "信访工作条例全文", "summary": null,
+    "body": "<p>……</p>", "editor": "editor1", "created_at": "2026-11-26T10:30:00+08:00"}]))]
+pub struct RevisionView {
+    pub id: Uuid,
+    pub title: String,
+    pub summary: Option<String>,
+    pub body: String,
+    pub editor: String,
+    pub created_at: DateTime<FixedOffset>,
+}
+
+/// An article's revisions, newest first.
+#[utoipa::path(
+    tag = "admin-articles",
+    operation_id = "listArticleRevisions",
+    params(("id" = Uuid, Path, description = "Article id")),
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 200, description = "Every saved version", body = Vec<RevisionView>),
+        (status = 404, description = "No such article (`article_not_found`)", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/articles/{id}/revisions")]
+pub async fn revisions(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<Vec<RevisionView>>, ApiError> {
+    staff.require_any(EDITORS)?;
+    store::article(&state.db, *id)
+        .await
+        .map_err(article_lookup)?;
+    Ok(web::Json(
+        store::revisions(&state.db, *id)
+            .await?
+            .into_iter()
+            .map(|r| RevisionView {
+                id: r.id,
+                title: r.title,
+                summary: r.summary,
+                body: r.body,
+                editor: r.editor,
+                created_at: fengqiao_domain::calendar::to_local(r.created_at),
+            })
+            .collect(),
+    ))
+}

@@ -1,0 +1,329 @@
+//! The guide and the news centre: channels, articles with their revisions, and the contacts
+//! page. Bodies arrive here already sanitised (`crate::html`).
+
+use chrono::{DateTime, Utc};
+use fengqiao_domain::{DomainError, Text};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use super::StoreError;
+use super::entities::{article, article_revision, channel, contact};
+
+pub use super::entities::article::Model as ArticleRow;
+pub use super::entities::article_revision::Model as RevisionRow;
+pub use super::entities::channel::Model as ChannelRow;
+pub use super::entities::contact::Model as ContactRow;
+
+/// Article states.
+pub const DRAFT: &str = "draft";
+pub const SCHEDULED: &str = "scheduled";
+pub const PUBLISHED: &str = "published";
+pub const ARCHIVED: &str = "archived";
+
+fn not_found() -> StoreError {
+    DomainError::NotFound {
+        code: "article_not_found",
+        message: Text::new("文章不存在", "no such article"),
+    }
+    .into()
+}
+
+pub async fn channels(db: &impl ConnectionTrait) -> Result<Vec<ChannelRow>, StoreError> {
+    Ok(channel::Entity::find()
+        .order_by_asc(channel::Column::Section)
+        .order_by_asc(channel::Column::SortOrder)
+        .all(db)
+        .await?)
+}
+
+pub async fn channel_by_code(
+    db: &impl ConnectionTrait,
+    code: &str,
+) -> Result<Option<ChannelRow>, StoreError> {
+    Ok(channel::Entity::find()
+        .filter(channel::Column::Code.eq(code))
+        .one(db)
+        .await?)
+}
+
+pub async fn channel(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<ChannelRow>, StoreError> {
+    Ok(channel::Entity::find_by_id(id).one(db).await?)
+}
+
+/// What the public sees: published, or scheduled and due.
+fn visible(now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(article::Column::State.is_in([PUBLISHED, SCHEDULED]))
+        .add(article::Column::PublishedAt.lte(now))
+}
+
+/// A channel's pinned articles (first page only), newest first.
+pub async fn pinned(
+    db: &impl ConnectionTrait,
+    channel_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Vec<ArticleRow>, StoreError> {
+    Ok(article::Entity::find()
+        .filter(article::Column::ChannelId.eq(channel_id))
+        .filter(article::Column::Pinned.eq(true))
+        .filter(visible(now))
+        .order_by_desc(article::Column::PublishedAt)
+        .order_by_desc(article::Column::Id)
+        .limit(20)
+        .all(db)
+        .await?)
+}
+
+/// A page of a channel's other articles, newest first, after `(published_at, id)`.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    channel_id: Uuid,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: u64,
+    now: DateTime<Utc>,
+) -> Result<Vec<ArticleRow>, StoreError> {
+    let mut query = article::Entity::find()
+        .filter(article::Column::ChannelId.eq(channel_id))
+        .filter(article::Column::Pinned.eq(false))
+        .filter(visible(now));
+    if let Some((at, id)) = after {
+        query = query.filter(
+            Condition::any()
+                .add(article::Column::PublishedAt.lt(at))
+                .add(
+                    Condition::all()
+                        .add(article::Column::PublishedAt.eq(at))
+                        .add(article::Column::Id.lt(id)),
+                ),
+        );
+    }
+    Ok(query
+        .order_by_desc(article::Column::PublishedAt)
+        .order_by_desc(article::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// A public article.
+pub async fn public_article(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<ArticleRow, StoreError> {
+    article::Entity::find_by_id(id)
+        .filter(visible(now))
+        .one(db)
+        .await?
+        .ok_or_else(not_found)
+}
+
+pub async fn article(db: &impl ConnectionTrait, id: Uuid) -> Result<ArticleRow, StoreError> {
+    article::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(not_found)
+}
+
+/// Articles for editors, by channel and state, newest first.
+pub async fn editor_list(
+    db: &impl ConnectionTrait,
+    channel_id: Option<Uuid>,
+    state: Option<&str>,
+    before: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<ArticleRow>, StoreError> {
+    let mut query = article::Entity::find().order_by_desc(article::Column::Id);
+    if let Some(c) = channel_id {
+        query = query.filter(article::Column::ChannelId.eq(c));
+    }
+    if let Some(s) = state {
+        query = query.filter(article::Column::State.eq(s));
+    }
+    if let Some(b) = before {
+        query = query.filter(article::Column::Id.lt(b));
+    }
+    Ok(query.limit(limit).all(db).await?)
+}
+
+/// An article's content, as written (body sanitised).
+pub struct Content {
+    pub title: String,
+    pub summary: Option<String>,
+    pub body: String,
+    pub cover_url: Option<String>,
+    pub source: Option<String>,
+    pub source_url: Option<String>,
+    pub author: Option<String>,
+}
+
+async fn revise(
+    db: &impl ConnectionTrait,
+    row: &ArticleRow,
+    editor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    article_revision::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        article_id: Set(row.id),
+        title: Set(row.title.clone()),
+        summary: Set(row.summary.clone()),
+        body: Set(row.body.clone()),
+        editor: Set(editor.to_owned()),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// A new article: a draft from an editor, or a feed item filed as a draft or published.
+pub struct NewArticle {
+    pub channel_id: Uuid,
+    pub content: Content,
+    pub state: &'static str,
+    pub published_at: Option<DateTime<Utc>>,
+    /// A feed item's guid or link.
+    pub external_id: Option<String>,
+}
+
+/// Stores a new article with its first revision.
+pub async fn create(
+    db: &impl ConnectionTrait,
+    new: NewArticle,
+    editor: &str,
+    now: DateTime<Utc>,
+) -> Result<ArticleRow, StoreError> {
+    let NewArticle {
+        channel_id,
+        content,
+        state,
+        published_at,
+        external_id,
+    } = new;
+    let row = article::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        channel_id: Set(channel_id),
+        title: Set(content.title),
+        summary: Set(content.summary),
+        body: Set(content.body),
+        source: Set(content.source),
+        source_url: Set(content.source_url),
+        author: Set(content.author),
+        state: Set(state.to_owned()),
+        pinned: Set(false),
+        published_at: Set(published_at),
+        is_demo: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+        cover_url: Set(content.cover_url),
+        view_count: Set(0),
+        external_id: Set(external_id),
+    }
+    .insert(db)
+    .await?;
+    revise(db, &row, editor, now).await?;
+    Ok(row)
+}
+
+/// Replaces an article's content; the new version is kept as a revision.
+pub async fn edit(
+    db: &impl ConnectionTrait,
+    row: ArticleRow,
+    content: Content,
+    pinned: Option<bool>,
+    editor: &str,
+    now: DateTime<Utc>,
+) -> Result<ArticleRow, StoreError> {
+    let mut active: article::ActiveModel = row.into();
+    active.title = Set(content.title);
+    active.summary = Set(content.summary);
+    active.body = Set(content.body);
+    active.cover_url = Set(content.cover_url);
+    active.source = Set(content.source);
+    active.source_url = Set(content.source_url);
+    active.author = Set(content.author);
+    if let Some(p) = pinned {
+        active.pinned = Set(p);
+    }
+    active.updated_at = Set(now);
+    let row = active.update(db).await?;
+    revise(db, &row, editor, now).await?;
+    Ok(row)
+}
+
+/// Moves an article to a state (publish now or later, back to draft, archive).
+pub async fn set_state(
+    db: &impl ConnectionTrait,
+    row: ArticleRow,
+    state: &str,
+    published_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<ArticleRow, StoreError> {
+    let mut active: article::ActiveModel = row.into();
+    active.state = Set(state.to_owned());
+    if published_at.is_some() {
+        active.published_at = Set(published_at);
+    }
+    active.updated_at = Set(now);
+    Ok(active.update(db).await?)
+}
+
+pub async fn revisions(
+    db: &impl ConnectionTrait,
+    article_id: Uuid,
+) -> Result<Vec<RevisionRow>, StoreError> {
+    Ok(article_revision::Entity::find()
+        .filter(article_revision::Column::ArticleId.eq(article_id))
+        .order_by_desc(article_revision::Column::Id)
+        .limit(100)
+        .all(db)
+        .await?)
+}
+
+/// Adds views counted in memory since the last flush.
+pub async fn add_views(
+    db: &impl ConnectionTrait,
+    counts: &[(Uuid, u64)],
+) -> Result<(), StoreError> {
+    for (id, n) in counts {
+        article::Entity::update_many()
+            .col_expr(
+                article::Column::ViewCount,
+                Expr::col(article::Column::ViewCount).add(i64::try_from(*n).unwrap_or(i64::MAX)),
+            )
+            .filter(article::Column::Id.eq(*id))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Whether a feed item is already filed in the channel.
+pub async fn has_external(
+    db: &impl ConnectionTrait,
+    channel_id: Uuid,
+    external_id: &str,
+) -> Result<bool, StoreError> {
+    Ok(article::Entity::find()
+        .filter(article::Column::ChannelId.eq(channel_id))
+        .filter(article::Column::ExternalId.eq(external_id))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+pub async fn contacts(db: &impl ConnectionTrait) -> Result<Vec<ContactRow>, StoreError> {
+    Ok(contact::Entity::find()
+        .order_by_asc(contact::Column::Kind)
+        .order_by_asc(contact::Column::SortOrder)
+        .all(db)
+        .await?)
+}
