@@ -109,6 +109,10 @@ pub async fn build_state(
         },
         shared.backend
     );
+    let feeds = Arc::new(
+        fengqiao_infra::feeds::FeedFetcher::new(Duration::from_secs(settings.feeds.timeout_secs))
+            .map_err(|e| anyhow::anyhow!(e))?,
+    );
     let state = AppState {
         db,
         shared,
@@ -136,6 +140,7 @@ pub async fn build_state(
         // at most nineteen numbers skipped when an instance stops.
         tracking: Arc::new(db::petitions::TrackingNumbers::new(20)),
         views: Arc::default(),
+        feeds,
     };
     Ok((state, demo, backend))
 }

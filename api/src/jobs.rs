@@ -41,6 +41,16 @@ impl Jobs {
                 run_booking_reminders,
             )));
         }
+        let feeds = state.settings.feeds.check_secs;
+        if feeds > 0 {
+            handles.push(tokio::spawn(periodic(
+                state.clone(),
+                "feeds",
+                Duration::from_secs(feeds),
+                stopped.clone(),
+                run_feed_ingest,
+            )));
+        }
         // Every instance adds its own counted views: no lock, nothing counted twice.
         handles.push(tokio::spawn(flush_views_every(
             state,
@@ -117,6 +127,94 @@ pub async fn flush_views(state: &AppState) {
     if let Err(e) = fengqiao_infra::db::articles::add_views(&state.db, &counts).await {
         tracing::warn!(error = %format!("{:#}", anyhow::Error::from(e)), "could not record article views; keeping them");
         state.views.put_back(counts);
+    }
+}
+
+/// Fetches every channel's feeds and files their new items, as drafts or published per the
+/// channel. A feed that fails is recorded on its row and tried again next period; it never
+/// stops the others.
+pub async fn run_feed_ingest(state: AppState) {
+    use fengqiao_infra::db::articles as store;
+    use fengqiao_infra::db::audit::{Actor, Event, Origin};
+    let sources = match store::feed_sources(&state.db).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %format!("{:#}", anyhow::Error::from(e)), "feed job failed");
+            return;
+        }
+    };
+    let mut published = false;
+    for source in sources {
+        let channel = match store::channel(&state.db, source.channel_id).await {
+            Ok(Some(c)) => c,
+            _ => continue,
+        };
+        let result = match state.feeds.fetch(&source.url).await {
+            Err(e) => Err(e),
+            Ok(fetched) => {
+                let mut taken = 0u32;
+                for item in fetched.items {
+                    match store::has_external(&state.db, channel.id, &item.external_id).await {
+                        Ok(false) => {}
+                        _ => continue,
+                    }
+                    let now = Utc::now();
+                    let new = store::NewArticle {
+                        channel_id: channel.id,
+                        content: store::Content {
+                            title: item.title,
+                            summary: item.summary,
+                            body: item.body,
+                            cover_url: None,
+                            source: fetched.title.clone().map(|t| t.chars().take(64).collect()),
+                            source_url: item.link.filter(|l| l.len() <= 512),
+                            author: None,
+                        },
+                        state: if channel.feed_publish {
+                            store::PUBLISHED
+                        } else {
+                            store::DRAFT
+                        },
+                        published_at: channel
+                            .feed_publish
+                            .then(|| item.published.map_or(now, |p| p.min(now))),
+                        external_id: Some(item.external_id),
+                    };
+                    let filed: Result<(), crate::error::ApiError> = async {
+                        let txn = state.begin_change().await?;
+                        let row = store::create(&txn, new, "feed", now).await?;
+                        state
+                            .audit_in(
+                                &txn,
+                                &Actor::system(),
+                                &Origin::default(),
+                                Event::new("article.from_feed").on("article", row.id),
+                            )
+                            .await?;
+                        txn.commit().await?;
+                        Ok(())
+                    }
+                    .await;
+                    match filed {
+                        Ok(()) => taken += 1,
+                        Err(e) => {
+                            tracing::warn!(feed = %source.url, error = ?e, "could not file a feed item")
+                        }
+                    }
+                }
+                Ok(taken)
+            }
+        };
+        if let Err(e) = &result {
+            tracing::warn!(feed = %source.url, error = %e, "feed fetch failed; retried next period");
+        }
+        published |= channel.feed_publish && result.as_ref().is_ok_and(|n| *n > 0);
+        if let Err(e) = store::feed_fetched(&state.db, &source, result, Utc::now()).await {
+            tracing::warn!(error = %format!("{:#}", anyhow::Error::from(e)), "could not record a feed fetch");
+        }
+    }
+    if published {
+        crate::public::invalidate(&state).await;
     }
 }
 

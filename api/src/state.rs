@@ -36,6 +36,7 @@ pub struct AppState {
     pub tracking: Arc<fengqiao_infra::db::petitions::TrackingNumbers>,
     /// Article views counted in memory, added to the database every few seconds.
     pub views: Arc<crate::public::articles::ViewCounter>,
+    pub feeds: Arc<fengqiao_infra::feeds::FeedFetcher>,
 }
 
 impl AppState {

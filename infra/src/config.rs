@@ -71,6 +71,7 @@ pub struct Settings {
     pub messaging: MessagingSettings,
     pub sms: SmsSettings,
     pub reception: ReceptionSettings,
+    pub feeds: FeedSettings,
 }
 
 impl Default for Settings {
@@ -93,6 +94,7 @@ impl Default for Settings {
             messaging: MessagingSettings::default(),
             sms: SmsSettings::default(),
             reception: ReceptionSettings::default(),
+            feeds: FeedSettings::default(),
         }
     }
 }
@@ -480,6 +482,25 @@ pub struct EventTemplates {
     /// In place of the built-in inbox title and text (`{body}` is the built-in text).
     pub inbox_title: Option<String>,
     pub inbox_body: Option<String>,
+}
+
+/// Taking news from external RSS and Atom feeds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FeedSettings {
+    /// How often the feeds are fetched (once per period across all instances); 0 disables.
+    pub check_secs: u64,
+    /// Time allowed for one feed; a slower one is recorded as failing and tried next time.
+    pub timeout_secs: u64,
+}
+
+impl Default for FeedSettings {
+    fn default() -> Self {
+        Self {
+            check_secs: 1800,
+            timeout_secs: 10,
+        }
+    }
 }
 
 /// Booking the leaders' reception.

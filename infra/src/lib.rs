@@ -7,6 +7,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod demo;
+pub mod feeds;
 pub mod html;
 mod http;
 pub mod keys;

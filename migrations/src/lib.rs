@@ -10,6 +10,7 @@ mod m20261125_000004_petitions;
 mod m20261126_000005_messaging;
 mod m20261126_000006_bookings;
 mod m20261126_000007_articles;
+mod m20261126_000008_feed_sources;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_messaging::Migration),
             Box::new(m20261126_000006_bookings::Migration),
             Box::new(m20261126_000007_articles::Migration),
+            Box::new(m20261126_000008_feed_sources::Migration),
         ]
     }
 }

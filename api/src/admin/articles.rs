@@ -523,3 +523,149 @@ pub async fn revisions(
             .collect(),
     ))
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"urls": ["https://www.gjxfj.gov.cn/rss.xml"], "publish": false}))]
+pub struct FeedsBody {
+    /// RSS or Atom feed URLs (http or https), at most 10.
+    pub urls: Vec<String>,
+    /// Publish their items at once; otherwise they wait as drafts for an editor.
+    pub publish: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FeedSourceView {
+    pub url: String,
+    pub last_fetched_at: Option<DateTime<FixedOffset>>,
+    pub last_ok_at: Option<DateTime<FixedOffset>>,
+    /// Why the last fetch failed, if it did.
+    pub last_error: Option<String>,
+    /// Failed fetches in a row.
+    pub failures: i32,
+    /// Items filed from it so far.
+    pub items_taken: i32,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"channel": "news-national", "publish": false, "sources": [{"url": "https://www.gjxfj.gov.cn/rss.xml",
+    "last_fetched_at": "2026-11-26T10:00:00+08:00", "last_ok_at": "2026-11-26T10:00:00+08:00", "last_error": null,
+    "failures": 0, "items_taken": 12}]}))]
+pub struct ChannelFeeds {
+    pub channel: String,
+    pub publish: bool,
+    pub sources: Vec<FeedSourceView>,
+}
+
+async fn channel_feeds(state: &AppState, code: &str) -> Result<ChannelFeeds, ApiError> {
+    let channel = channel_or_404(state, code).await?;
+    let local = fengqiao_domain::calendar::to_local;
+    Ok(ChannelFeeds {
+        channel: channel.code.clone(),
+        publish: channel.feed_publish,
+        sources: store::feed_sources(&state.db)
+            .await?
+            .into_iter()
+            .filter(|f| f.channel_id == channel.id)
+            .map(|f| FeedSourceView {
+                url: f.url,
+                last_fetched_at: f.last_fetched_at.map(local),
+                last_ok_at: f.last_ok_at.map(local),
+                last_error: f.last_error,
+                failures: f.failures,
+                items_taken: f.items_taken,
+            })
+            .collect(),
+    })
+}
+
+async fn channel_or_404(state: &AppState, code: &str) -> Result<store::ChannelRow, ApiError> {
+    store::channel_by_code(&state.db, code)
+        .await?
+        .ok_or_else(|| {
+            ApiError::from(DomainError::NotFound {
+                code: "channel_not_found",
+                message: Text::new("栏目不存在", "no such channel"),
+            })
+        })
+}
+
+/// A channel's external feeds and how their last fetches went.
+#[utoipa::path(
+    tag = "admin-articles",
+    operation_id = "getChannelFeeds",
+    params(("code" = String, Path, description = "Channel code")),
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 200, description = "The feeds", body = ChannelFeeds),
+        (status = 404, description = "No such channel (`channel_not_found`)", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/channels/{code}/feeds")]
+pub async fn get_feeds(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    code: web::Path<String>,
+) -> Result<web::Json<ChannelFeeds>, ApiError> {
+    staff.require_any(EDITORS)?;
+    Ok(web::Json(channel_feeds(&state, &code).await?))
+}
+
+/// Sets the RSS or Atom feeds a channel takes items from (fetched by a job, once across
+/// instances, every `feeds.check_secs`), and whether their items are published at once.
+#[utoipa::path(
+    tag = "admin-articles",
+    operation_id = "setChannelFeeds",
+    params(("code" = String, Path, description = "Channel code")),
+    request_body = FeedsBody,
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 200, description = "The feeds as they now are", body = ChannelFeeds),
+        (status = 404, description = "No such channel (`channel_not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A URL that is not http(s), or too many (`invalid_url`)", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[put("/channels/{code}/feeds")]
+pub async fn set_feeds(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    origin: RequestOrigin,
+    code: web::Path<String>,
+    body: ApiJson<FeedsBody>,
+) -> Result<web::Json<ChannelFeeds>, ApiError> {
+    staff.require_any(EDITORS)?;
+    let urls: Vec<String> = body.0.urls.iter().map(|u| u.trim().to_owned()).collect();
+    let https_only = state.settings.is_production();
+    if urls.len() > 10
+        || urls.iter().any(|u| {
+            fengqiao_infra::webhooks::acceptable_endpoint_url(u, https_only).is_none()
+                || u.len() > 512
+        })
+    {
+        return Err(DomainError::invalid(
+            "urls",
+            "invalid_url",
+            Text::new(
+                "订阅源须为 http(s) 地址，最多 10 个",
+                "feeds must be http(s) URLs, at most 10",
+            ),
+        )
+        .into());
+    }
+    let channel = channel_or_404(&state, &code).await?;
+    let channel_id = channel.id;
+    let txn = state.begin_change().await?;
+    store::set_feeds(&txn, channel, &urls, body.0.publish, Utc::now()).await?;
+    state
+        .audit_in(
+            &txn,
+            &staff.actor(),
+            &origin.0,
+            Event::new("channel.feeds_set")
+                .on("channel", channel_id)
+                .with(serde_json::json!({"urls": urls, "publish": body.0.publish})),
+        )
+        .await?;
+    txn.commit().await?;
+    Ok(web::Json(channel_feeds(&state, &code).await?))
+}

@@ -75,6 +75,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(articles::unpublish)
         .service(articles::archive)
         .service(articles::revisions)
+        .service(articles::get_feeds)
+        .service(articles::set_feeds)
         .service(routing::list)
         .service(routing::set)
         .service(routing::remove)

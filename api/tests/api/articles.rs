@@ -223,3 +223,147 @@ async fn views_are_counted_without_a_write_per_view() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test]
+async fn feeds_are_taken_once_and_a_broken_or_slow_feed_is_recorded_not_fatal() {
+    use fengqiao_domain::identity::Role;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let feeds = MockServer::start().await;
+    let rss = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>国家信访局</title>
+        <item><title>第一条新闻</title><link>https://example.gov.cn/n/1</link><guid>n-1</guid>
+        <description>&lt;p&gt;正文一&lt;/p&gt;&lt;script&gt;x()&lt;/script&gt;</description></item>
+        <item><title>第二条新闻</title><link>https://example.gov.cn/n/2</link><guid>n-2</guid>
+        <description>正文二</description></item></channel></rss>"#;
+    let atom = r#"<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">
+        <title>河南信访</title><id>urn:f</id><updated>2026-11-25T09:00:00Z</updated>
+        <entry><title>第三条新闻</title><id>urn:e:3</id><updated>2026-11-25T09:00:00Z</updated>
+        <link href="https://example.gov.cn/n/3"/><content type="html">&lt;p&gt;正文三&lt;/p&gt;</content></entry></feed>"#;
+    for (p, body) in [
+        ("/good.rss", rss),
+        ("/atom.xml", atom),
+        ("/broken.xml", "<html>oops"),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(p))
+            .respond_with(ResponseTemplate::new(200).set_body_string(body))
+            .mount(&feeds)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path("/slow.rss"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(rss)
+                .set_delay(std::time::Duration::from_secs(3)),
+        )
+        .mount(&feeds)
+        .await;
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.demo = true;
+        s.feeds.check_secs = 1;
+        s.feeds.timeout_secs = 1;
+    })
+    .await;
+    let editor = staff_in(&app, "e.feeds", "410122", &[Role::Editor]).await;
+    let urls: Vec<String> = ["good.rss", "atom.xml", "broken.xml", "slow.rss"]
+        .iter()
+        .map(|f| format!("{}/{f}", feeds.uri()))
+        .collect();
+    let res = app
+        .put_json_as(
+            "/api/v1/admin/channels/news-national/feeds",
+            &editor,
+            &json!({"urls": ["ftp://x.example/feed"], "publish": true}),
+        )
+        .await;
+    assert_eq!(problem(res, 422).await["errors"][0]["code"], "invalid_url");
+    let res = app
+        .put_json_as(
+            "/api/v1/admin/channels/news-national/feeds",
+            &editor,
+            &json!({"urls": urls, "publish": true}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+
+    let before: Value = app
+        .get("/api/v1/channels/news-national/articles")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let existing = before["items"].as_array().unwrap().len();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    let status = loop {
+        let status: Value = app
+            .get_as("/api/v1/admin/channels/news-national/feeds", &editor)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let fetched = status["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["last_fetched_at"].is_string());
+        if fetched {
+            break status;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "every feed fetched once"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let by_url = |name: &str| {
+        status["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["url"].as_str().unwrap().ends_with(name))
+            .unwrap()
+            .clone()
+    };
+    assert!(
+        by_url("broken.xml")["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("not a feed")
+    );
+    assert!(
+        by_url("slow.rss")["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("timed out")
+    );
+    assert!(by_url("good.rss")["last_error"].is_null());
+
+    // Another round or two: nothing filed twice.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let after: Value = app
+        .get("/api/v1/channels/news-national/articles")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = after["items"].as_array().unwrap();
+    assert_eq!(items.len(), existing + 3);
+    let titles: Vec<&str> = items.iter().map(|a| a["title"].as_str().unwrap()).collect();
+    for t in ["第一条新闻", "第二条新闻", "第三条新闻"] {
+        assert_eq!(titles.iter().filter(|x| **x == t).count(), 1, "{t} once");
+    }
+    let first = items.iter().find(|a| a["title"] == "第一条新闻").unwrap();
+    let detail: Value = app
+        .get(&format!(
+            "/api/v1/articles/{}",
+            first["id"].as_str().unwrap()
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!detail["body"].as_str().unwrap().contains("script"));
+    assert_eq!(detail["source"], "国家信访局");
+    assert_eq!(detail["source_url"], "https://example.gov.cn/n/1");
+}

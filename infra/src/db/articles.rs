@@ -327,3 +327,86 @@ pub async fn contacts(db: &impl ConnectionTrait) -> Result<Vec<ContactRow>, Stor
         .all(db)
         .await?)
 }
+
+// ---- feeds ----
+
+pub use super::entities::feed_source::Model as FeedSourceRow;
+
+/// Sets a channel's feeds (their records kept for URLs that stay) and whether their items are
+/// published at once.
+pub async fn set_feeds(
+    db: &impl ConnectionTrait,
+    row: ChannelRow,
+    urls: &[String],
+    publish: bool,
+    now: DateTime<Utc>,
+) -> Result<ChannelRow, StoreError> {
+    use super::entities::feed_source;
+    use sea_orm::sea_query::OnConflict;
+    feed_source::Entity::delete_many()
+        .filter(feed_source::Column::ChannelId.eq(row.id))
+        .filter(feed_source::Column::Url.is_not_in(urls.iter().cloned()))
+        .exec(db)
+        .await?;
+    for url in urls {
+        feed_source::Entity::insert(feed_source::ActiveModel {
+            channel_id: Set(row.id),
+            url: Set(url.clone()),
+            last_fetched_at: Set(None),
+            last_ok_at: Set(None),
+            last_error: Set(None),
+            failures: Set(0),
+            items_taken: Set(0),
+        })
+        .on_conflict(
+            OnConflict::columns([feed_source::Column::ChannelId, feed_source::Column::Url])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    }
+    let mut active: channel::ActiveModel = row.into();
+    active.feed_urls = Set(Some(urls.join(" ")).filter(|s| !s.is_empty()));
+    active.feed_publish = Set(publish);
+    active.updated_at = Set(now);
+    Ok(active.update(db).await?)
+}
+
+/// Every feed of every channel.
+pub async fn feed_sources(db: &impl ConnectionTrait) -> Result<Vec<FeedSourceRow>, StoreError> {
+    use super::entities::feed_source;
+    Ok(feed_source::Entity::find()
+        .order_by_asc(feed_source::Column::ChannelId)
+        .order_by_asc(feed_source::Column::Url)
+        .all(db)
+        .await?)
+}
+
+/// Records how a fetch went.
+pub async fn feed_fetched(
+    db: &impl ConnectionTrait,
+    source: &FeedSourceRow,
+    result: Result<u32, String>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    use super::entities::feed_source;
+    let mut active: feed_source::ActiveModel = source.clone().into();
+    active.last_fetched_at = Set(Some(now));
+    match result {
+        Ok(taken) => {
+            active.last_ok_at = Set(Some(now));
+            active.last_error = Set(None);
+            active.failures = Set(0);
+            active.items_taken = Set(source
+                .items_taken
+                .saturating_add(i32::try_from(taken).unwrap_or(i32::MAX)));
+        }
+        Err(error) => {
+            active.last_error = Set(Some(error.chars().take(500).collect()));
+            active.failures = Set(source.failures.saturating_add(1));
+        }
+    }
+    active.update(db).await?;
+    Ok(())
+}

@@ -15,6 +15,7 @@ pub mod contact;
 pub mod counter;
 pub mod delivery;
 pub mod delivery_attempt;
+pub mod feed_source;
 pub mod idempotency_key;
 pub mod leader;
 pub mod notification;
