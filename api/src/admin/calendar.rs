@@ -160,6 +160,7 @@ pub async fn mark(
         .await?;
     txn.commit().await?;
     state.reference.forget();
+    crate::public::invalidate(&state).await;
     Ok(web::Json(CalendarDay {
         day,
         kind: body.kind,
@@ -205,5 +206,6 @@ pub async fn clear(
         .await?;
     txn.commit().await?;
     state.reference.forget();
+    crate::public::invalidate(&state).await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -141,6 +141,8 @@ async fn apply(
         )
         .await?;
     txn.commit().await?;
+    // Places changed: the public schedule shows it at once.
+    crate::public::invalidate(state).await;
     Ok(changed)
 }
 

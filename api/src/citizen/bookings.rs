@@ -200,6 +200,8 @@ pub async fn book(
         )
         .await?;
     txn.commit().await?;
+    // Places changed: the public schedule shows it at once.
+    crate::public::invalidate(&state).await;
     Ok(HttpResponse::Created().json(view_of(&state, &row).await?))
 }
 
@@ -283,5 +285,7 @@ pub async fn cancel_mine(
         )
         .await?;
     txn.commit().await?;
+    // Places changed: the public schedule shows it at once.
+    crate::public::invalidate(&state).await;
     Ok(web::Json(view_of(&state, &changed).await?))
 }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::cacheable;
+use super::{cacheable, cached};
 use crate::error::{ApiError, Problem};
 use crate::extract::ApiQuery;
 use crate::state::AppState;
@@ -175,8 +175,11 @@ pub async fn schedule(
     query: ApiQuery<ScheduleQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (from, to) = range(&query.0)?;
-    let schedule = schedule_of(&state, from, to).await?;
-    let body = serde_json::to_vec(&schedule).map_err(ApiError::internal)?;
+    let body = cached(&state, &format!("schedule:{from}:{to}"), || async {
+        let schedule = schedule_of(&state, from, to).await?;
+        serde_json::to_vec(&schedule).map_err(ApiError::internal)
+    })
+    .await?;
     Ok(cacheable(&req, "application/json", body))
 }
 
