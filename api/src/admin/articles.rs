@@ -476,8 +476,8 @@ pub async fn archive(
 }
 
 #[derive(Serialize, ToSchema)]
-#[schema(example = json!([{"id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5fb1", "title": "信访工作条例全文", "summary": null,
-    "body": "<p>……</p>", "editor": "editor1", "created_at": "2026-11-26T10:30:00+08:00"}]))]
+#[schema(example = json!({"id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5fb1", "title": "信访工作条例全文", "summary": null,
+    "body": "<p>……</p>", "editor": "editor1", "created_at": "2026-11-26T10:30:00+08:00"}))]
 pub struct RevisionView {
     pub id: Uuid,
     pub title: String,

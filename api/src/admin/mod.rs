@@ -10,6 +10,7 @@ pub mod citizens;
 pub mod messaging;
 pub mod org_units;
 pub mod petitions;
+pub mod public_content;
 pub mod reception;
 pub mod routing;
 pub mod staff;
@@ -63,6 +64,15 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(messaging::list_deliveries)
         .service(messaging::retry_delivery)
         .service(messaging::discard_delivery)
+        .service(public_content::create_contact)
+        .service(public_content::update_contact)
+        .service(public_content::delete_contact)
+        .service(public_content::list_leaders)
+        .service(public_content::create_leader)
+        .service(public_content::update_leader)
+        .service(public_content::list_rules)
+        .service(public_content::create_rule)
+        .service(public_content::update_rule)
         .service(reception::list)
         .service(reception::confirm)
         .service(reception::reject)

@@ -49,8 +49,7 @@ impl ViewCounter {
 }
 
 #[derive(Serialize, ToSchema)]
-#[schema(example = json!([{"code": "guide-level-by-level", "section": "guide", "name": "依法逐级走访"},
-    {"code": "news-national", "section": "news", "name": "国家信访局"}]))]
+#[schema(example = json!({"code": "guide-level-by-level", "section": "guide", "name": "依法逐级走访"}))]
 pub struct ChannelView {
     pub code: String,
     /// `guide` or `news`.

@@ -31,9 +31,45 @@ const VERSION_KEY: &str = "public:version";
 /// How long a cached public response lives when nothing changes.
 const CACHED_FOR: Duration = Duration::from_secs(60);
 
-/// The response body for `key`, from the shared cache or built (and then kept). With the cache
-/// down the body is built every time: slower, never wrong.
-pub async fn cached<F, Fut>(state: &AppState, key: &str, build: F) -> Result<Vec<u8>, ApiError>
+/// A response body and its ETag, computed once when the body is built.
+pub struct Tagged {
+    pub etag: String,
+    pub body: Vec<u8>,
+}
+
+impl Tagged {
+    pub fn new(body: Vec<u8>) -> Self {
+        let digest = Sha256::digest(&body);
+        let etag = format!(
+            "\"{}\"",
+            digest[..12]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        );
+        Self { etag, body }
+    }
+
+    /// Kept as the 26-byte quoted tag followed by the body.
+    fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.etag.len() + self.body.len());
+        out.extend_from_slice(self.etag.as_bytes());
+        out.extend_from_slice(&self.body);
+        out
+    }
+
+    fn from_bytes(bytes: Vec<u8>) -> Option<Self> {
+        let etag = std::str::from_utf8(bytes.get(..26)?).ok()?.to_owned();
+        Some(Self {
+            etag,
+            body: bytes.get(26..)?.to_vec(),
+        })
+    }
+}
+
+/// The response for `key`, from the shared cache or built (and then kept). With the cache
+/// down it is built every time: slower, never wrong.
+pub async fn cached<F, Fut>(state: &AppState, key: &str, build: F) -> Result<Tagged, ApiError>
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Vec<u8>, ApiError>>,
@@ -44,17 +80,19 @@ where
             || "0".to_owned(),
             |v| String::from_utf8_lossy(&v).into_owned(),
         ),
-        Err(_) => return build().await,
+        Err(_) => return Ok(Tagged::new(build().await?)),
     };
     let full = format!("public:{version}:{key}");
-    if let Ok(Some(body)) = cache.get(&full).await {
-        return Ok(body);
+    if let Ok(Some(bytes)) = cache.get(&full).await
+        && let Some(tagged) = Tagged::from_bytes(bytes)
+    {
+        return Ok(tagged);
     }
-    let body = build().await?;
-    if let Err(e) = cache.set(&full, &body, CACHED_FOR).await {
+    let tagged = Tagged::new(build().await?);
+    if let Err(e) = cache.set(&full, &tagged.to_bytes(), CACHED_FOR).await {
         tracing::warn!(error = %e, "could not keep a public response in the cache");
     }
-    Ok(body)
+    Ok(tagged)
 }
 
 /// After a change to public content: every cached public response is out of date at once.
@@ -76,15 +114,8 @@ pub async fn invalidate(state: &AppState) {
 }
 
 /// Answers with the body, or 304 when the client already holds it.
-pub fn cacheable(req: &HttpRequest, content_type: &str, body: Vec<u8>) -> HttpResponse {
-    let digest = Sha256::digest(&body);
-    let etag = format!(
-        "\"{}\"",
-        digest[..12]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
+pub fn cacheable(req: &HttpRequest, content_type: &str, tagged: Tagged) -> HttpResponse {
+    let Tagged { etag, body } = tagged;
     let matches = req
         .headers()
         .get(header::IF_NONE_MATCH)

@@ -238,6 +238,6 @@ pub async fn schedule_ics(
     Ok(cacheable(
         &req,
         "text/calendar; charset=utf-8",
-        ics.into_bytes(),
+        super::Tagged::new(ics.into_bytes()),
     ))
 }

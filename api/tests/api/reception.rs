@@ -514,3 +514,122 @@ async fn confirmed_bookings_are_reminded_the_day_before_once() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn editors_keep_leaders_rules_and_contacts_and_the_public_pages_follow() {
+    use fengqiao_domain::identity::Role;
+    let (app, _) = spawn_demo_app().await;
+    let editor = crate::helpers::staff_in(&app, "e.rules", "410122", &[Role::Editor]).await;
+    let handler = crate::helpers::staff_in(&app, "h.rules", "410122", &[Role::Handler]).await;
+    let county = app.org_id("410122").await;
+    let leader = serde_json::json!({"org_unit_id": county, "name": "演示领导己", "title": "县人大常委会主任",
+                                    "duties": "演示", "active": true});
+    let res = app
+        .post_json_as("/api/v1/admin/leaders", &handler, &leader)
+        .await;
+    assert_eq!(res.status(), 403);
+    let res = app
+        .post_json_as("/api/v1/admin/leaders", &editor, &leader)
+        .await;
+    assert_eq!(res.status(), 201);
+    let leader_id = res.json::<Value>().await.unwrap()["id"].clone();
+
+    // The 3rd of every month, 14:30 to 17:00, cancelled on rest days.
+    let mut rule = serde_json::json!({"org_unit_id": county, "leader_id": leader_id,
+        "recurrence": {"kind": "monthly_day", "day": 3}, "place": "县人大接待室", "starts_at": "14:30",
+        "ends_at": "17:00", "capacity": 5, "on_rest_day": "cancel", "active": true});
+    let mut bad = rule.clone();
+    bad["ends_at"] = serde_json::json!("14:00");
+    let res = app
+        .post_json_as("/api/v1/admin/reception/rules", &editor, &bad)
+        .await;
+    assert_eq!(problem(res, 422).await["errors"][0]["field"], "ends_at");
+    let res = app
+        .post_json_as("/api/v1/admin/reception/rules", &editor, &rule)
+        .await;
+    assert_eq!(res.status(), 201);
+    let rule_id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // 2026-12-03 is a Thursday.
+    let december = schedule(&app, "from=2026-12-03&days=1").await;
+    let third = on(&december, "2026-12-03");
+    let ours = third
+        .iter()
+        .find(|s| s["rule_id"] == rule_id.as_str())
+        .expect("the new rule's session is public at once");
+    assert_eq!(ours["leader"]["name"], "演示领导己");
+    assert_eq!(ours["starts_at"], "14:30");
+    assert_eq!(ours["capacity"], 5);
+    rule["active"] = serde_json::json!(false);
+    let res = app
+        .put_json_as(
+            &format!("/api/v1/admin/reception/rules/{rule_id}"),
+            &editor,
+            &rule,
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let again = schedule(&app, "from=2026-12-03&days=1").await;
+    assert!(
+        on(&again, "2026-12-03")
+            .iter()
+            .all(|s| s["rule_id"] != rule_id.as_str())
+    );
+    let rules: Value = app
+        .get_as("/api/v1/admin/reception/rules", &editor)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        rules
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == rule_id.as_str() && r["rule"]["active"] == false)
+    );
+
+    // Contacts: added, changed and removed, and the public page follows each time.
+    let contact = serde_json::json!({"org_unit_id": county, "kind": "hotline", "name": "12345 政务服务热线",
+                                     "phone": "12345", "hours": "全天"});
+    let res = app
+        .post_json_as("/api/v1/admin/contacts", &editor, &contact)
+        .await;
+    assert_eq!(res.status(), 201);
+    let contact_id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page: Value = app.get("/api/v1/contacts").await.json().await.unwrap();
+    assert!(
+        page["hotline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "12345 政务服务热线")
+    );
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/v1/admin/contacts/{contact_id}")))
+        .bearer_auth(&editor)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let page: Value = app.get("/api/v1/contacts").await.json().await.unwrap();
+    assert!(
+        !page["hotline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "12345 政务服务热线")
+    );
+    let mut wrong = contact.clone();
+    wrong["kind"] = serde_json::json!("fax");
+    let res = app
+        .post_json_as("/api/v1/admin/contacts", &editor, &wrong)
+        .await;
+    assert_eq!(problem(res, 422).await["errors"][0]["field"], "kind");
+}

@@ -410,3 +410,71 @@ pub async fn feed_fetched(
     active.update(db).await?;
     Ok(())
 }
+
+/// A contact as editors write it.
+pub struct ContactFields {
+    pub org_unit_id: Uuid,
+    pub kind: String,
+    pub name: String,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    pub recipient: Option<String>,
+    pub phone: Option<String>,
+    pub hours: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub directions: Option<String>,
+    pub sort_order: i32,
+}
+
+/// Creates a contact, or replaces one (`id`).
+pub async fn save_contact(
+    db: &impl ConnectionTrait,
+    id: Option<Uuid>,
+    f: ContactFields,
+    now: DateTime<Utc>,
+) -> Result<ContactRow, StoreError> {
+    let mut active = match id {
+        Some(id) => contact::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(contact::ActiveModel::from)
+            .ok_or_else(|| {
+                StoreError::from(DomainError::NotFound {
+                    code: "contact_not_found",
+                    message: Text::new("联系方式不存在", "no such contact"),
+                })
+            })?,
+        None => contact::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            is_demo: Set(false),
+            created_at: Set(now),
+            ..Default::default()
+        },
+    };
+    active.org_unit_id = Set(f.org_unit_id);
+    active.kind = Set(f.kind);
+    active.name = Set(f.name);
+    active.address = Set(f.address);
+    active.postcode = Set(f.postcode);
+    active.recipient = Set(f.recipient);
+    active.phone = Set(f.phone);
+    active.hours = Set(f.hours);
+    active.latitude = Set(f.latitude);
+    active.longitude = Set(f.longitude);
+    active.directions = Set(f.directions);
+    active.sort_order = Set(f.sort_order);
+    active.updated_at = Set(now);
+    Ok(match id {
+        Some(_) => active.update(db).await?,
+        None => active.insert(db).await?,
+    })
+}
+
+pub async fn delete_contact(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, StoreError> {
+    Ok(contact::Entity::delete_by_id(id)
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1)
+}

@@ -399,3 +399,127 @@ pub async fn rule(
         .map(rule_of)
         .transpose()
 }
+
+/// A leader as editors write them.
+pub struct LeaderFields {
+    pub org_unit_id: Uuid,
+    pub name: String,
+    pub title: String,
+    pub photo_url: Option<String>,
+    pub duties: Option<String>,
+    pub active: bool,
+}
+
+/// Creates a leader, or replaces one (`id`).
+pub async fn save_leader(
+    db: &impl ConnectionTrait,
+    id: Option<Uuid>,
+    f: LeaderFields,
+    now: DateTime<Utc>,
+) -> Result<LeaderRow, StoreError> {
+    let mut active = match id {
+        Some(id) => leader::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(leader::ActiveModel::from)
+            .ok_or_else(|| {
+                StoreError::from(DomainError::NotFound {
+                    code: "leader_not_found",
+                    message: Text::new("领导不存在", "no such leader"),
+                })
+            })?,
+        None => leader::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            is_demo: Set(false),
+            created_at: Set(now),
+            ..Default::default()
+        },
+    };
+    active.org_unit_id = Set(f.org_unit_id);
+    active.name = Set(f.name);
+    active.title = Set(f.title);
+    active.photo_url = Set(f.photo_url);
+    active.duties = Set(f.duties);
+    active.active = Set(f.active);
+    active.updated_at = Set(now);
+    Ok(match id {
+        Some(_) => active.update(db).await?,
+        None => active.insert(db).await?,
+    })
+}
+
+/// The kind and parameters a recurrence is stored as.
+fn stored(recurrence: &Recurrence) -> Result<(String, serde_json::Value), StoreError> {
+    let mut value =
+        serde_json::to_value(recurrence).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let kind = value
+        .as_object_mut()
+        .and_then(|m| m.remove("kind"))
+        .and_then(|k| k.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    Ok((kind, value))
+}
+
+/// Creates a rule, or replaces one (`id`); `rule` has been checked.
+pub async fn save_rule(
+    db: &impl ConnectionTrait,
+    id: Option<Uuid>,
+    rule: &ReceptionRule,
+    active: bool,
+    now: DateTime<Utc>,
+) -> Result<ReceptionRule, StoreError> {
+    let (kind, params) = stored(&rule.recurrence)?;
+    let mut model = match id {
+        Some(id) => reception_rule::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(reception_rule::ActiveModel::from)
+            .ok_or_else(|| {
+                StoreError::from(DomainError::NotFound {
+                    code: "rule_not_found",
+                    message: Text::new("接访规则不存在", "no such reception rule"),
+                })
+            })?,
+        None => reception_rule::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            is_demo: Set(false),
+            created_at: Set(now),
+            ..Default::default()
+        },
+    };
+    model.org_unit_id = Set(rule.org_unit_id);
+    model.leader_id = Set(rule.leader_id);
+    model.kind = Set(kind);
+    model.params = Set(params);
+    model.place = Set(rule.place.clone());
+    model.starts_at = Set(rule.starts_at.format("%H:%M").to_string());
+    model.ends_at = Set(rule.ends_at.format("%H:%M").to_string());
+    model.capacity = Set(i32::try_from(rule.capacity).unwrap_or(i32::MAX));
+    model.on_holiday = Set(match rule.on_rest_day {
+        OnRestDay::Cancel => "cancel".into(),
+        OnRestDay::NextWorkday => "next_workday".into(),
+    });
+    model.active = Set(active);
+    model.updated_at = Set(now);
+    let row = match id {
+        Some(_) => model.update(db).await?,
+        None => model.insert(db).await?,
+    };
+    rule_of(row)
+}
+
+/// Every rule, active or not, for editors.
+pub async fn all_rules(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<(ReceptionRule, bool)>, StoreError> {
+    reception_rule::Entity::find()
+        .order_by_asc(reception_rule::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let active = r.active;
+            rule_of(r).map(|rule| (rule, active))
+        })
+        .collect()
+}
