@@ -152,6 +152,54 @@ pub struct Session {
     pub capacity: u32,
     /// The rest day it was moved from, when it was.
     pub moved_from: Option<NaiveDate>,
+    /// Called off (the schedule still shows it, with its notice).
+    pub cancelled: bool,
+    /// Leaders or departments receiving together with the session's own (联合接访).
+    pub joint_with: Vec<String>,
+    /// What was published about a change to this session.
+    pub notice: Option<String>,
+}
+
+/// A change to one dated session, published with a notice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SessionChange {
+    /// Called off: bookings are cancelled and their citizens told.
+    Cancelled,
+    /// Another leader receives instead.
+    Substitute { leader_id: Uuid },
+    /// Several leaders or departments receive together (联合接访).
+    Joint { with: Vec<String> },
+}
+
+/// A published change to the session a rule holds on a day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionException {
+    pub rule_id: Uuid,
+    pub date: NaiveDate,
+    pub change: SessionChange,
+    pub notice: String,
+}
+
+/// The sessions with their published changes applied.
+pub fn with_exceptions(
+    mut sessions: Vec<Session>,
+    exceptions: &[SessionException],
+) -> Vec<Session> {
+    for s in &mut sessions {
+        if let Some(e) = exceptions
+            .iter()
+            .find(|e| e.rule_id == s.rule_id && e.date == s.date)
+        {
+            match &e.change {
+                SessionChange::Cancelled => s.cancelled = true,
+                SessionChange::Substitute { leader_id } => s.leader_id = Some(*leader_id),
+                SessionChange::Joint { with } => s.joint_with = with.clone(),
+            }
+            s.notice = Some(e.notice.clone());
+        }
+    }
+    sessions
 }
 
 /// The days in `from..=to` the recurrence names, before rest days are considered, with the
@@ -273,6 +321,9 @@ pub fn sessions(
                 ends_at: rule.ends_at,
                 capacity: rule.capacity,
                 moved_from,
+                cancelled: false,
+                joint_with: Vec::new(),
+                notice: None,
             });
         }
     }
@@ -567,6 +618,13 @@ pub fn bookable(
             message: Text::new(zh, en),
         })
     };
+    if session.cancelled {
+        return conflict(
+            "session_cancelled",
+            "该场次已取消，请选择其他场次",
+            "this session is cancelled; choose another",
+        );
+    }
     if session.date.and_time(session.starts_at) <= now_local {
         return conflict(
             "session_closed",
@@ -626,6 +684,9 @@ mod booking_tests {
             ends_at: NaiveTime::from_hms_opt(11, 30, 0).unwrap(),
             capacity,
             moved_from: None,
+            cancelled: false,
+            joint_with: Vec::new(),
+            notice: None,
         }
     }
 
@@ -652,6 +713,48 @@ mod booking_tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn published_changes_cancel_substitute_or_join_a_session() {
+        let s = session(5);
+        let substitute = Uuid::from_u128(7);
+        let on = |change| SessionException {
+            rule_id: s.rule_id,
+            date: s.date,
+            change,
+            notice: "因公务调整".into(),
+        };
+        let cancelled = with_exceptions(vec![s.clone()], &[on(SessionChange::Cancelled)]);
+        assert!(cancelled[0].cancelled);
+        assert_eq!(cancelled[0].notice.as_deref(), Some("因公务调整"));
+        let before = s.date.pred_opt().unwrap().and_hms_opt(9, 0, 0).unwrap();
+        assert!(matches!(
+            bookable(&cancelled[0], 0, before),
+            Err(DomainError::Conflict {
+                code: "session_cancelled",
+                ..
+            })
+        ));
+        let sub = with_exceptions(
+            vec![s.clone()],
+            &[on(SessionChange::Substitute {
+                leader_id: substitute,
+            })],
+        );
+        assert_eq!(sub[0].leader_id, Some(substitute));
+        let joint = with_exceptions(
+            vec![s.clone()],
+            &[on(SessionChange::Joint {
+                with: vec!["县人社局".into()],
+            })],
+        );
+        assert_eq!(joint[0].joint_with, ["县人社局"]);
+        let other_day = SessionException {
+            date: s.date.succ_opt().unwrap(),
+            ..on(SessionChange::Cancelled)
+        };
+        assert!(!with_exceptions(vec![s.clone()], &[other_day])[0].cancelled);
     }
 
     #[test]

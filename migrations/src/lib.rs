@@ -11,6 +11,7 @@ mod m20261126_000005_messaging;
 mod m20261126_000006_bookings;
 mod m20261126_000007_articles;
 mod m20261126_000008_feed_sources;
+mod m20261126_000009_session_exceptions;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000006_bookings::Migration),
             Box::new(m20261126_000007_articles::Migration),
             Box::new(m20261126_000008_feed_sources::Migration),
+            Box::new(m20261126_000009_session_exceptions::Migration),
         ]
     }
 }

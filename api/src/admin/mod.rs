@@ -74,6 +74,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(public_content::create_rule)
         .service(public_content::update_rule)
         .service(reception::list)
+        .service(reception::change_session)
         .service(reception::confirm)
         .service(reception::reject)
         .service(reception::move_booking)

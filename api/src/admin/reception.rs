@@ -2,7 +2,7 @@
 //! session, and record the reception (who came, what was said), opening a petition from it
 //! with one call.
 
-use actix_web::{get, post, web};
+use actix_web::{get, post, put, web};
 use chrono::{NaiveDate, Utc};
 use fengqiao_domain::identity::Role;
 use fengqiao_domain::petition::{Channel, NewPetition, PetitionKind, Submission};
@@ -451,4 +451,121 @@ pub async fn attend(
         booking: view_of(&state, &changed).await?,
         petition,
     }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"change": {"kind": "substitute", "leader_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f67"},
+    "notice": "原定接访领导公务外出，改由常务副县长接访"}))]
+pub struct SessionChangeBody {
+    pub change: fengqiao_domain::reception::SessionChange,
+    /// What the public schedule and the citizens with bookings are told, 2 to 200 characters.
+    pub notice: String,
+}
+
+/// Publishes a change to one session: called off (its bookings are cancelled and their
+/// citizens told), another leader, or a joint reception; a later change replaces an earlier.
+#[utoipa::path(
+    tag = "admin-reception",
+    operation_id = "changeSession",
+    params(("rule_id" = Uuid, Path, description = "Rule id"), ("date" = NaiveDate, Path, description = "Session day")),
+    request_body = SessionChangeBody,
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 204, description = "Published"),
+        (status = 404, description = "No such session (`session_not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No notice, an unknown leader or an empty joint list (`invalid_field`)", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[put("/reception/sessions/{rule_id}/{date}")]
+pub async fn change_session(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    origin: RequestOrigin,
+    path: web::Path<(Uuid, NaiveDate)>,
+    body: ApiJson<SessionChangeBody>,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    use fengqiao_domain::reception::{BookingState, SessionChange, SessionException};
+    staff.require_any(&[Role::Registrar, Role::Editor, Role::Administrator])?;
+    let (rule_id, date) = path.into_inner();
+    let notice = checked_reason(&body.0.notice).map_err(|_| {
+        ApiError::from(DomainError::invalid(
+            "notice",
+            "invalid_field",
+            Text::new(
+                "公告须为 2 至 200 个字符",
+                "the notice must be 2 to 200 characters",
+            ),
+        ))
+    })?;
+    match &body.0.change {
+        SessionChange::Substitute { leader_id } => {
+            let known = store::leaders(&state.db)
+                .await?
+                .iter()
+                .any(|l| l.id == *leader_id);
+            if !known {
+                return Err(DomainError::invalid(
+                    "change.leader_id",
+                    "invalid_field",
+                    Text::new("领导不存在", "no such leader"),
+                )
+                .into());
+            }
+        }
+        SessionChange::Joint { with } if with.is_empty() || with.len() > 10 => {
+            return Err(DomainError::invalid(
+                "change.with",
+                "invalid_field",
+                Text::new(
+                    "联合接访须列出 1 至 10 个领导或部门",
+                    "list 1 to 10 leaders or departments",
+                ),
+            )
+            .into());
+        }
+        _ => {}
+    }
+    let session = session_on(&state, rule_id, date)
+        .await?
+        .ok_or_else(no_such_session)?;
+    let text = session_text(&state, &session).await?;
+    let exception = SessionException {
+        rule_id,
+        date: session.date,
+        change: body.0.change.clone(),
+        notice: notice.clone(),
+    };
+    let now = Utc::now();
+    let txn = state.begin_change().await?;
+    store::set_exception(&txn, &exception, now).await?;
+    if exception.change == SessionChange::Cancelled {
+        for row in store::open_bookings_of(&txn, rule_id, session.date).await? {
+            store::change_booking(
+                &txn,
+                &row,
+                BookingChange {
+                    reason: Some(notice.clone()),
+                    ..change(BookingState::Cancelled)
+                },
+                now,
+            )
+            .await?;
+            store::free_place(&txn, rule_id, session.date).await?;
+            store::announce(&txn, &row, "booking.cancelled", &text, Some(&notice), now).await?;
+        }
+    }
+    state
+        .audit_in(
+            &txn,
+            &staff.actor(),
+            &origin.0,
+            Event::new("reception_session.changed")
+                .on("reception_rule", rule_id)
+                .with(serde_json::json!({"date": session.date, "change": exception.change, "notice": notice})),
+        )
+        .await?;
+    txn.commit().await?;
+    crate::public::invalidate(&state).await;
+    Ok(actix_web::HttpResponse::NoContent().finish())
 }

@@ -5,7 +5,8 @@
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use fengqiao_domain::reception::{
-    BookingAction, BookingState, Session, bookable, booking_transition, sessions, within_limits,
+    BookingAction, BookingState, Session, bookable, booking_transition, sessions, with_exceptions,
+    within_limits,
 };
 use fengqiao_domain::{DomainError, Text};
 use fengqiao_infra::db::audit::Event;
@@ -23,7 +24,8 @@ use crate::state::AppState;
 pub const MATTER: &str = "bookings.matter";
 pub const NOTE: &str = "bookings.note";
 
-/// The session a rule holds on a day, if it holds one (a rest-day session moved there counts).
+/// The session a rule holds on a day, if it holds one (a rest-day session moved there
+/// counts), with its published change.
 pub async fn session_on(
     state: &AppState,
     rule_id: Uuid,
@@ -33,11 +35,9 @@ pub async fn session_on(
         return Ok(None);
     };
     let reference = state.reference.snapshot(&state.db).await?;
-    Ok(
-        sessions(std::slice::from_ref(&rule), &reference.calendar, date, date)
-            .into_iter()
-            .next(),
-    )
+    let exceptions = store::exceptions_between(&state.db, date, date).await?;
+    let found = sessions(std::slice::from_ref(&rule), &reference.calendar, date, date);
+    Ok(with_exceptions(found, &exceptions).into_iter().next())
 }
 
 pub fn no_such_session() -> ApiError {

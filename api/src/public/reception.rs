@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::{Datelike, NaiveDate, Utc};
-use fengqiao_domain::reception::{Session, sessions};
+use fengqiao_domain::reception::{Session, sessions, with_exceptions};
 use fengqiao_domain::{DomainError, Text};
 use fengqiao_infra::db::reception as store;
 use serde::{Deserialize, Serialize};
@@ -65,12 +65,19 @@ pub struct SessionView {
     pub remaining: u32,
     /// The rest day the session was moved from, when it was.
     pub moved_from: Option<NaiveDate>,
+    /// Called off; `notice` says why.
+    pub cancelled: bool,
+    /// Leaders or departments receiving together with the session's own (联合接访).
+    pub joint_with: Vec<String>,
+    /// What was published about a change to this session.
+    pub notice: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({"from": "2026-11-26", "to": "2026-12-09", "sessions": [{"rule_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5fa1", "date": "2026-11-26", "weekday": "周四",
     "starts_at": "09:00", "ends_at": "11:30", "place": "县信访接待中心", "organisation": {"id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f61", "name": "中牟县"},
-    "leader": {"id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f67", "name": "张某某", "title": "县长"}, "capacity": 10, "remaining": 7, "moved_from": null}]}))]
+    "leader": {"id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f67", "name": "张某某", "title": "县长"}, "capacity": 10, "remaining": 7, "moved_from": null,
+    "cancelled": false, "joint_with": ["县人社局"], "notice": "本场次为联合接访"}]}))]
 pub struct Schedule {
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -105,7 +112,8 @@ async fn schedule_of(
 ) -> Result<Schedule, ApiError> {
     let rules = store::active_rules(&state.db).await?;
     let reference = state.reference.snapshot(&state.db).await?;
-    let found = sessions(&rules, &reference.calendar, from, to);
+    let exceptions = store::exceptions_between(&state.db, from, to).await?;
+    let found = with_exceptions(sessions(&rules, &reference.calendar, from, to), &exceptions);
     let leaders: HashMap<Uuid, store::LeaderRow> = store::leaders(&state.db)
         .await?
         .into_iter()
@@ -151,8 +159,15 @@ async fn view_of(
                 title: l.title.clone(),
             }),
         capacity: s.capacity,
-        remaining: s.capacity.saturating_sub(taken),
+        remaining: if s.cancelled {
+            0
+        } else {
+            s.capacity.saturating_sub(taken)
+        },
         moved_from: s.moved_from,
+        cancelled: s.cancelled,
+        joint_with: s.joint_with,
+        notice: s.notice,
     })
 }
 

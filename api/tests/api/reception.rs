@@ -633,3 +633,128 @@ async fn editors_keep_leaders_rules_and_contacts_and_the_public_pages_follow() {
         .await;
     assert_eq!(problem(res, 422).await["errors"][0]["field"], "kind");
 }
+
+#[tokio::test]
+async fn a_called_off_session_cancels_its_bookings_and_says_why_and_changes_are_published() {
+    use fengqiao_domain::identity::Role;
+    let (app, admin) = spawn_demo_app().await;
+    let registrar = crate::helpers::staff_in(&app, "r.change", "410122", &[Role::Registrar]).await;
+    let session = upcoming(&app).await[0].clone();
+    let (rule, date) = (
+        session["rule_id"].as_str().unwrap(),
+        session["date"].as_str().unwrap(),
+    );
+    let token = real_citizen(&app, "called-off").await;
+    let res = book(&app, &token, &session).await;
+    assert_eq!(res.status(), 201);
+    let booking_id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // A joint reception first, then another leader: the schedule shows each with its notice.
+    let url = format!("/api/v1/admin/reception/sessions/{rule}/{date}");
+    let res = app
+        .put_json_as(&url, &registrar, &serde_json::json!({"change": {"kind": "joint", "with": ["县人社局"]}, "notice": "本场次为联合接访"}))
+        .await;
+    assert_eq!(res.status(), 204);
+    let s = schedule(&app, &format!("from={date}&days=1")).await;
+    let ours = on(&s, date)
+        .into_iter()
+        .find(|x| x["rule_id"] == rule)
+        .unwrap();
+    assert_eq!(ours["joint_with"], serde_json::json!(["县人社局"]));
+    assert_eq!(ours["notice"], "本场次为联合接访");
+    let leaders: Value = app
+        .get_as("/api/v1/admin/leaders", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let substitute = leaders[0]["id"].clone();
+    let res = app
+        .put_json_as(&url, &registrar, &serde_json::json!({"change": {"kind": "substitute", "leader_id": substitute}, "notice": "改由其他领导接访"}))
+        .await;
+    assert_eq!(res.status(), 204);
+    let s = schedule(&app, &format!("from={date}&days=1")).await;
+    let ours = on(&s, date)
+        .into_iter()
+        .find(|x| x["rule_id"] == rule)
+        .unwrap();
+    assert_eq!(ours["leader"]["id"], substitute);
+    assert!(
+        ours["joint_with"].as_array().unwrap().is_empty(),
+        "a later change replaces an earlier"
+    );
+
+    // Called off: the booking is cancelled with the notice, the citizen told, no new bookings.
+    let res = app
+        .put_json_as(
+            &url,
+            &registrar,
+            &serde_json::json!({"change": {"kind": "cancelled"}, "notice": "因防汛工作本场次取消"}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    let s = schedule(&app, &format!("from={date}&days=1")).await;
+    let ours = on(&s, date)
+        .into_iter()
+        .find(|x| x["rule_id"] == rule)
+        .unwrap();
+    assert_eq!(ours["cancelled"], true);
+    assert_eq!(ours["remaining"], 0);
+    let mine: Value = app
+        .get_as("/api/v1/me/bookings", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let b = mine
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"] == booking_id.as_str())
+        .unwrap();
+    assert_eq!(b["state"], "cancelled");
+    assert_eq!(b["reason"], "因防汛工作本场次取消");
+    let other = real_citizen(&app, "too-late").await;
+    let res = book(&app, &other, &session).await;
+    assert_eq!(problem(res, 409).await["code"], "session_cancelled");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let inbox: Value = app
+            .get_as("/api/v1/me/notifications", &token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        if let Some(n) = inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["event"] == "booking.cancelled")
+        {
+            assert!(n["body"].as_str().unwrap().contains("因防汛工作本场次取消"));
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the citizen is told"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let res = app
+        .put_json_as(
+            &url,
+            &registrar,
+            &serde_json::json!({"change": {"kind": "cancelled"}, "notice": ""}),
+        )
+        .await;
+    assert_eq!(problem(res, 422).await["errors"][0]["field"], "notice");
+    assert_eq!(
+        app.audit_entries(&admin, "reception_session.changed")
+            .await
+            .len(),
+        3
+    );
+}

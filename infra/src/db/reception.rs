@@ -3,7 +3,9 @@
 //! per session.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use fengqiao_domain::reception::{BookingState, OnRestDay, ReceptionRule, Recurrence};
+use fengqiao_domain::reception::{
+    BookingState, OnRestDay, ReceptionRule, Recurrence, SessionChange, SessionException,
+};
 use fengqiao_domain::{DomainError, Text};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
@@ -13,7 +15,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::StoreError;
-use super::entities::{booking, leader, outbox, reception_rule, session_slot};
+use super::entities::{booking, leader, outbox, reception_rule, session_exception, session_slot};
 
 pub use super::entities::booking::Model as BookingRow;
 pub use super::entities::leader::Model as LeaderRow;
@@ -522,4 +524,84 @@ pub async fn all_rules(
             rule_of(r).map(|rule| (rule, active))
         })
         .collect()
+}
+
+// ---- published changes to single sessions ----
+
+/// The published changes to sessions between two days.
+pub async fn exceptions_between(
+    db: &impl ConnectionTrait,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<SessionException>, StoreError> {
+    session_exception::Entity::find()
+        .filter(session_exception::Column::SessionDate.gte(from))
+        .filter(session_exception::Column::SessionDate.lte(to))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| {
+            let change: SessionChange = serde_json::from_value(e.change).map_err(|err| {
+                StoreError::Corrupt(format!("session exception {}: {err}", e.rule_id))
+            })?;
+            Ok(SessionException {
+                rule_id: e.rule_id,
+                date: e.session_date,
+                change,
+                notice: e.notice,
+            })
+        })
+        .collect()
+}
+
+/// Publishes a change to a session (replacing an earlier one).
+pub async fn set_exception(
+    txn: &DatabaseTransaction,
+    exception: &SessionException,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    clear_exception(txn, exception.rule_id, exception.date).await?;
+    session_exception::ActiveModel {
+        rule_id: Set(exception.rule_id),
+        session_date: Set(exception.date),
+        change: Set(serde_json::to_value(&exception.change)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?),
+        notice: Set(exception.notice.clone()),
+        created_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
+
+/// Withdraws a published change; `false` when there was none.
+pub async fn clear_exception(
+    txn: &DatabaseTransaction,
+    rule_id: Uuid,
+    date: NaiveDate,
+) -> Result<bool, StoreError> {
+    Ok(session_exception::Entity::delete_many()
+        .filter(session_exception::Column::RuleId.eq(rule_id))
+        .filter(session_exception::Column::SessionDate.eq(date))
+        .exec(txn)
+        .await?
+        .rows_affected
+        > 0)
+}
+
+/// The bookings still holding a place in a session.
+pub async fn open_bookings_of(
+    db: &impl ConnectionTrait,
+    rule_id: Uuid,
+    date: NaiveDate,
+) -> Result<Vec<BookingRow>, StoreError> {
+    Ok(booking::Entity::find()
+        .filter(booking::Column::RuleId.eq(rule_id))
+        .filter(booking::Column::SessionDate.eq(date))
+        .filter(booking::Column::State.is_in([
+            BookingState::Requested.as_str(),
+            BookingState::Confirmed.as_str(),
+        ]))
+        .all(db)
+        .await?)
 }

@@ -27,6 +27,7 @@ pub mod petition_event;
 pub mod reception_rule;
 pub mod refresh_token;
 pub mod routing_rule;
+pub mod session_exception;
 pub mod session_slot;
 pub mod staff_account;
 pub mod staff_role;
