@@ -56,6 +56,12 @@ impl Cursor {
         URL_SAFE_NO_PAD.encode(self.0.as_bytes())
     }
 
+    /// The key of an optional `?cursor=` as the type the list is ordered by: `None` for the
+    /// first page, an error for a cursor that is not one of ours.
+    pub fn key_of<K: std::str::FromStr>(raw: Option<&str>) -> Result<Option<K>, FieldError> {
+        raw.map(|r| Self::decode(r)?.parse_key()).transpose()
+    }
+
     pub fn decode(raw: &str) -> Result<Self, FieldError> {
         URL_SAFE_NO_PAD
             .decode(raw)
@@ -101,6 +107,15 @@ impl<T> Page<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_optional_cursor_gives_its_key() {
+        let c = Cursor::after("42").encode();
+        assert_eq!(Cursor::key_of::<u32>(Some(&c)).unwrap(), Some(42));
+        assert_eq!(Cursor::key_of::<u32>(None).unwrap(), None);
+        assert!(Cursor::key_of::<u32>(Some("%%")).is_err());
+        assert!(Cursor::key_of::<u32>(Some(&Cursor::after("x").encode())).is_err());
+    }
 
     #[test]
     fn limits_are_bounded() {

@@ -282,13 +282,7 @@ pub async fn list(
     staff.require_any(EDITORS)?;
     let q = query.0;
     let limit = PageLimit::parse(q.limit)?;
-    let before = q
-        .cursor
-        .as_deref()
-        .map(Cursor::decode)
-        .transpose()?
-        .map(|c| c.parse_key::<Uuid>())
-        .transpose()?;
+    let before = Cursor::key_of::<Uuid>(q.cursor.as_deref())?;
     let channel_id = match q.channel.as_deref() {
         Some(code) => Some(
             store::channel_by_code(&state.db, code)

@@ -170,13 +170,7 @@ pub async fn list_deliveries(
         .map(|c| DeliveryChannel::parse(c).ok_or_else(|| bad_filter("channel")))
         .transpose()?;
     let limit = PageLimit::parse(q.limit)?;
-    let before = q
-        .cursor
-        .as_deref()
-        .map(Cursor::decode)
-        .transpose()?
-        .map(|c| c.parse_key::<Uuid>())
-        .transpose()?;
+    let before = Cursor::key_of::<Uuid>(q.cursor.as_deref())?;
     let rows = store::deliveries(&state.db, Some(wanted), channel, before, limit.get() + 1).await?;
     let page = Page::from_overfetch(rows, limit, |r| r.id.to_string());
     let extra: Vec<(String, Option<Uuid>)> = page
@@ -218,19 +212,7 @@ pub async fn retry_delivery(
     origin: RequestOrigin,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    staff.require_any(&[Role::Administrator])?;
-    let txn = state.begin_change().await?;
-    let row = store::retry_dead(&txn, *id, Utc::now()).await?;
-    state
-        .audit_in(
-            &txn,
-            &staff.actor(),
-            &origin.0,
-            Event::new("delivery.retried").on("delivery", row.id),
-        )
-        .await?;
-    txn.commit().await?;
-    Ok(HttpResponse::NoContent().finish())
+    dead_letter(&state, &staff, &origin, *id, DeadLetterAction::Retry).await
 }
 
 /// Gives a dead letter up for good.
@@ -252,15 +234,40 @@ pub async fn discard_delivery(
     origin: RequestOrigin,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
+    dead_letter(&state, &staff, &origin, *id, DeadLetterAction::Discard).await
+}
+
+enum DeadLetterAction {
+    Retry,
+    Discard,
+}
+
+/// Retries or discards a dead letter, audited in the same transaction.
+async fn dead_letter(
+    state: &AppState,
+    staff: &StaffUser,
+    origin: &RequestOrigin,
+    id: Uuid,
+    action: DeadLetterAction,
+) -> Result<HttpResponse, ApiError> {
     staff.require_any(&[Role::Administrator])?;
     let txn = state.begin_change().await?;
-    let row = store::discard_dead(&txn, *id, Utc::now()).await?;
+    let (row, event) = match action {
+        DeadLetterAction::Retry => (
+            store::retry_dead(&txn, id, Utc::now()).await?,
+            "delivery.retried",
+        ),
+        DeadLetterAction::Discard => (
+            store::discard_dead(&txn, id, Utc::now()).await?,
+            "delivery.discarded",
+        ),
+    };
     state
         .audit_in(
             &txn,
             &staff.actor(),
             &origin.0,
-            Event::new("delivery.discarded").on("delivery", row.id),
+            Event::new(event).on("delivery", row.id),
         )
         .await?;
     txn.commit().await?;

@@ -110,14 +110,7 @@ pub async fn list(
     query: ApiQuery<NotificationQuery>,
 ) -> Result<web::Json<NotificationPage>, ApiError> {
     let limit = PageLimit::parse(query.0.limit)?;
-    let before = query
-        .0
-        .cursor
-        .as_deref()
-        .map(Cursor::decode)
-        .transpose()?
-        .map(|c| c.parse_key::<Uuid>())
-        .transpose()?;
+    let before = Cursor::key_of::<Uuid>(query.0.cursor.as_deref())?;
     let rows = store::notifications(
         &state.db,
         citizen.id,

@@ -544,14 +544,7 @@ pub async fn list_mine(
     query: ApiQuery<PageQuery>,
 ) -> Result<web::Json<PetitionPage>, ApiError> {
     let limit = PageLimit::parse(query.0.limit)?;
-    let before = query
-        .0
-        .cursor
-        .as_deref()
-        .map(Cursor::decode)
-        .transpose()?
-        .map(|c| c.parse_key::<Uuid>())
-        .transpose()?;
+    let before = Cursor::key_of::<Uuid>(query.0.cursor.as_deref())?;
     let rows = petitions::list_for_citizen(&state.db, citizen.id, limit.get() + 1, before).await?;
     let page = Page::from_overfetch(rows, limit, |r| r.id.to_string());
     let mut items = Vec::with_capacity(page.items.len());

@@ -500,14 +500,7 @@ pub async fn deliveries(
         .await
         .map_err(endpoint_lookup)?;
     let limit = PageLimit::parse(query.0.limit)?;
-    let before = query
-        .0
-        .cursor
-        .as_deref()
-        .map(Cursor::decode)
-        .transpose()?
-        .map(|c| c.parse_key::<Uuid>())
-        .transpose()?;
+    let before = Cursor::key_of::<Uuid>(query.0.cursor.as_deref())?;
     let rows = store::endpoint_deliveries(&state.db, endpoint.id, before, limit.get() + 1).await?;
     let page = Page::from_overfetch(rows, limit, |r| r.id.to_string());
     Ok(web::Json(DeliveryPage {

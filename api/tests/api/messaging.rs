@@ -11,23 +11,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use crate::helpers::{TestApp, problem, spawn_app_with, staff_in};
-
-/// Polls `check` until it returns `Some`, for at most ten seconds.
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+use crate::helpers::{TestApp, eventually, problem, spawn_app_with, staff_in};
 
 /// A demo app whose dispatcher polls quickly and retries at once.
 async fn messaging_app(customise: impl FnOnce(&mut fengqiao_infra::Settings)) -> (TestApp, String) {

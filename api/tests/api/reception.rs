@@ -271,29 +271,25 @@ async fn citizens_book_staff_confirm_reject_and_record_the_reception() {
     assert_eq!(day.as_array().unwrap().len(), 1);
     assert_eq!(day[0]["booking"]["state"], "confirmed");
 
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
+    let confirmed = crate::helpers::eventually("the confirmation reaches the inbox", || async {
         let inbox: Value = app
             .get_as("/api/v1/me/notifications", &token)
             .await
             .json()
             .await
             .unwrap();
-        if let Some(n) = inbox["items"]
+        inbox["items"]
             .as_array()
             .unwrap()
             .iter()
             .find(|n| n["event"] == "booking.confirmed")
-        {
-            assert_eq!(n["page"], format!("pages/reception/booking?id={id}"));
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the confirmation reaches the inbox"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+            .cloned()
+    })
+    .await;
+    assert_eq!(
+        confirmed["page"],
+        format!("pages/reception/booking?id={id}")
+    );
 
     // At the reception: recorded, and a petition opened from it once however often it is sent.
     let attend = serde_json::json!({
@@ -720,29 +716,27 @@ async fn a_called_off_session_cancels_its_bookings_and_says_why_and_changes_are_
     let other = real_citizen(&app, "too-late").await;
     let res = book(&app, &other, &session).await;
     assert_eq!(problem(res, 409).await["code"], "session_cancelled");
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
+    let told = crate::helpers::eventually("the citizen is told", || async {
         let inbox: Value = app
             .get_as("/api/v1/me/notifications", &token)
             .await
             .json()
             .await
             .unwrap();
-        if let Some(n) = inbox["items"]
+        inbox["items"]
             .as_array()
             .unwrap()
             .iter()
             .find(|n| n["event"] == "booking.cancelled")
-        {
-            assert!(n["body"].as_str().unwrap().contains("因防汛工作本场次取消"));
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the citizen is told"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+            .cloned()
+    })
+    .await;
+    assert!(
+        told["body"]
+            .as_str()
+            .unwrap()
+            .contains("因防汛工作本场次取消")
+    );
     let res = app
         .put_json_as(
             &url,
