@@ -167,12 +167,17 @@ async fn changed(
     action: &'static str,
     id: Uuid,
 ) -> Result<(), ApiError> {
+    let record = if action.starts_with("channel.") {
+        "channel"
+    } else {
+        "article"
+    };
     state
         .audit_in(
             &txn,
             &staff.actor(),
             &origin.0,
-            Event::new(action).on("article", id),
+            Event::new(action).on(record, id),
         )
         .await?;
     txn.commit().await?;
@@ -662,4 +667,143 @@ pub async fn set_feeds(
         .await?;
     txn.commit().await?;
     Ok(web::Json(channel_feeds(&state, &code).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"code": "news-county", "section": "news", "name": "县内动态", "sort_order": 6}))]
+pub struct NewChannelBody {
+    /// Lowercase letters, digits and hyphens, 2 to 48 characters; never changes.
+    pub code: String,
+    /// `guide` or `news`.
+    pub section: String,
+    pub name: String,
+    pub sort_order: Option<i32>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "中牟县信访局", "sort_order": 4}))]
+pub struct ChannelBody {
+    pub name: String,
+    pub sort_order: Option<i32>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"code": "news-county", "section": "news", "name": "县内动态", "sort_order": 6}))]
+pub struct ChannelRecord {
+    pub code: String,
+    pub section: String,
+    pub name: String,
+    pub sort_order: i32,
+}
+
+fn channel_name(name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err(DomainError::invalid(
+            "name",
+            "invalid_field",
+            Text::new(
+                "栏目名称须为 1 至 64 个字符",
+                "the name must be 1 to 64 characters",
+            ),
+        )
+        .into());
+    }
+    Ok(name.to_owned())
+}
+
+/// Adds a channel to the guide or the news centre.
+#[utoipa::path(
+    tag = "admin-articles",
+    operation_id = "createChannel",
+    request_body = NewChannelBody,
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 201, description = "Added", body = ChannelRecord),
+        (status = 409, description = "The code is taken (`channel_exists`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad code, section or name (`invalid_field`)", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/channels")]
+pub async fn create_channel(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    origin: RequestOrigin,
+    body: ApiJson<NewChannelBody>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require_any(EDITORS)?;
+    let b = body.0;
+    let code_ok = (2..=48).contains(&b.code.len())
+        && b.code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !code_ok || !matches!(b.section.as_str(), "guide" | "news") {
+        return Err(DomainError::invalid(
+            if code_ok { "section" } else { "code" },
+            "invalid_field",
+            Text::new(
+                "代码须为 2 至 48 个小写字母、数字或连字符；分区须为 guide 或 news",
+                "the code is 2 to 48 lowercase letters, digits or hyphens; the section guide or news",
+            ),
+        )
+        .into());
+    }
+    let name = channel_name(&b.name)?;
+    let txn = state.begin_change().await?;
+    let row = store::create_channel(
+        &txn,
+        &b.code,
+        &b.section,
+        &name,
+        b.sort_order.unwrap_or(0),
+        Utc::now(),
+    )
+    .await?;
+    let record = ChannelRecord {
+        code: row.code.clone(),
+        section: row.section.clone(),
+        name: row.name.clone(),
+        sort_order: row.sort_order,
+    };
+    changed(&state, &staff, &origin, txn, "channel.created", row.id).await?;
+    Ok(HttpResponse::Created().json(record))
+}
+
+/// Renames or reorders a channel.
+#[utoipa::path(
+    tag = "admin-articles",
+    operation_id = "updateChannel",
+    params(("code" = String, Path, description = "Channel code")),
+    request_body = ChannelBody,
+    security(("staff_bearer" = [])),
+    responses(
+        (status = 200, description = "Saved", body = ChannelRecord),
+        (status = 404, description = "No such channel (`channel_not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad name (`invalid_field`)", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[put("/channels/{code}")]
+pub async fn update_channel(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+    origin: RequestOrigin,
+    code: web::Path<String>,
+    body: ApiJson<ChannelBody>,
+) -> Result<web::Json<ChannelRecord>, ApiError> {
+    staff.require_any(EDITORS)?;
+    let name = channel_name(&body.0.name)?;
+    let row = channel_or_404(&state, &code).await?;
+    let sort_order = body.0.sort_order.unwrap_or(row.sort_order);
+    let txn = state.begin_change().await?;
+    let row = store::rename_channel(&txn, row, &name, sort_order, Utc::now()).await?;
+    let record = ChannelRecord {
+        code: row.code.clone(),
+        section: row.section.clone(),
+        name: row.name.clone(),
+        sort_order: row.sort_order,
+    };
+    changed(&state, &staff, &origin, txn, "channel.updated", row.id).await?;
+    Ok(web::Json(record))
 }

@@ -86,6 +86,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(articles::unpublish)
         .service(articles::archive)
         .service(articles::revisions)
+        .service(articles::create_channel)
+        .service(articles::update_channel)
         .service(articles::get_feeds)
         .service(articles::set_feeds)
         .service(routing::list)

@@ -31,6 +31,10 @@ pub struct ScheduleQuery {
     pub from: Option<NaiveDate>,
     /// How many days, 1 to 62; default 14.
     pub days: Option<u32>,
+    /// Only this leader's sessions.
+    pub leader_id: Option<Uuid>,
+    /// Only this organisation's sessions.
+    pub org_unit_id: Option<Uuid>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -109,11 +113,17 @@ async fn schedule_of(
     state: &AppState,
     from: NaiveDate,
     to: NaiveDate,
+    query: &ScheduleQuery,
 ) -> Result<Schedule, ApiError> {
     let rules = store::active_rules(&state.db).await?;
     let reference = state.reference.snapshot(&state.db).await?;
     let exceptions = store::exceptions_between(&state.db, from, to).await?;
-    let found = with_exceptions(sessions(&rules, &reference.calendar, from, to), &exceptions);
+    let found: Vec<Session> =
+        with_exceptions(sessions(&rules, &reference.calendar, from, to), &exceptions)
+            .into_iter()
+            .filter(|s| query.leader_id.is_none_or(|l| s.leader_id == Some(l)))
+            .filter(|s| query.org_unit_id.is_none_or(|o| s.org_unit_id == o))
+            .collect();
     let leaders: HashMap<Uuid, store::LeaderRow> = store::leaders(&state.db)
         .await?
         .into_iter()
@@ -172,7 +182,8 @@ async fn view_of(
 }
 
 /// The reception sessions of the coming days, from the published rules and the working
-/// calendar (rest days cancel or move a session, as its rule says).
+/// calendar (rest days cancel or move a session, as its rule says), by date and time; for one
+/// leader or one organisation with `leader_id` or `org_unit_id`.
 #[utoipa::path(
     tag = "public-reception",
     operation_id = "getReceptionSchedule",
@@ -190,8 +201,17 @@ pub async fn schedule(
     query: ApiQuery<ScheduleQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (from, to) = range(&query.0)?;
-    let body = cached(&state, &format!("schedule:{from}:{to}"), || async {
-        let schedule = schedule_of(&state, from, to).await?;
+    let key = format!(
+        "schedule:{from}:{to}:{}:{}",
+        query.0.leader_id.map(|l| l.to_string()).unwrap_or_default(),
+        query
+            .0
+            .org_unit_id
+            .map(|o| o.to_string())
+            .unwrap_or_default()
+    );
+    let body = cached(&state, &key, || async {
+        let schedule = schedule_of(&state, from, to, &query.0).await?;
         serde_json::to_vec(&schedule).map_err(ApiError::internal)
     })
     .await?;
@@ -224,7 +244,7 @@ pub async fn schedule_ics(
     query: ApiQuery<ScheduleQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (from, to) = range(&query.0)?;
-    let published = schedule_of(&state, from, to).await?;
+    let published = schedule_of(&state, from, to, &query.0).await?;
     let stamp = Utc::now().format("%Y%m%dT000000Z");
     let mut ics = String::from(
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Fengqiao//Reception schedule//ZH\r\n\

@@ -190,6 +190,48 @@ async fn editors_draft_publish_revise_and_withdraw_and_the_public_sees_it_at_onc
         app.audit_entries(&admin, "article.published").await.len(),
         2
     );
+
+    // Channels are data: a county adds one and renames another.
+    let res = app
+        .post_json_as(
+            "/api/v1/admin/channels",
+            &editor,
+            &json!({"code": "news-county", "section": "news", "name": "县内动态", "sort_order": 9}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let res = app
+        .post_json_as(
+            "/api/v1/admin/channels",
+            &editor,
+            &json!({"code": "news-county", "section": "news", "name": "重复"}),
+        )
+        .await;
+    assert_eq!(problem(res, 409).await["code"], "channel_exists");
+    let res = app
+        .post_json_as(
+            "/api/v1/admin/channels",
+            &editor,
+            &json!({"code": "Bad Code", "section": "news", "name": "x"}),
+        )
+        .await;
+    assert_eq!(problem(res, 422).await["errors"][0]["field"], "code");
+    let res = app
+        .put_json_as(
+            "/api/v1/admin/channels/news-zhongmu",
+            &editor,
+            &json!({"name": "中牟县人民政府"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let channels: Value = app.get("/api/v1/channels").await.json().await.unwrap();
+    let names: Vec<&str> = channels
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"县内动态") && names.contains(&"中牟县人民政府"));
 }
 
 #[tokio::test]

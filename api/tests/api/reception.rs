@@ -83,6 +83,21 @@ async fn the_public_schedule_follows_the_rules_and_the_calendar() {
             .any(|s| s["moved_from"] == "2026-12-16")
     );
 
+    // For one leader: the secretary's sessions only (the 16th, moved to the 17th above).
+    let secretary_id = secretary["leader"]["id"].as_str().unwrap().to_owned();
+    let only = schedule(
+        &app,
+        &format!("from=2026-12-01&days=31&leader_id={secretary_id}"),
+    )
+    .await;
+    let dates: Vec<&str> = only["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["date"].as_str().unwrap())
+        .collect();
+    assert_eq!(dates, ["2026-12-17"]);
+
     let res = app.get("/api/v1/reception/schedule?days=100").await;
     assert_eq!(problem(res, 422).await["errors"][0]["code"], "out_of_range");
 }

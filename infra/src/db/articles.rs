@@ -50,6 +50,55 @@ pub async fn channel_by_code(
         .await?)
 }
 
+/// Adds a channel (a county may add to the guide and the news centre).
+pub async fn create_channel(
+    db: &impl ConnectionTrait,
+    code: &str,
+    section: &str,
+    name: &str,
+    sort_order: i32,
+    now: DateTime<Utc>,
+) -> Result<ChannelRow, StoreError> {
+    channel::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        code: Set(code.to_owned()),
+        section: Set(section.to_owned()),
+        name: Set(name.to_owned()),
+        sort_order: Set(sort_order),
+        is_demo: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+        feed_urls: Set(None),
+        feed_publish: Set(false),
+    }
+    .insert(db)
+    .await
+    .map_err(|e| {
+        StoreError::on_unique(
+            e,
+            DomainError::Conflict {
+                code: "channel_exists",
+                message: Text::new("栏目代码已存在", "a channel with this code exists"),
+            },
+        )
+    })
+}
+
+/// Renames or reorders a channel.
+pub async fn rename_channel(
+    db: &impl ConnectionTrait,
+    row: ChannelRow,
+    name: &str,
+    sort_order: i32,
+    now: DateTime<Utc>,
+) -> Result<ChannelRow, StoreError> {
+    let mut active: channel::ActiveModel = row.into();
+    active.name = Set(name.to_owned());
+    active.sort_order = Set(sort_order);
+    active.updated_at = Set(now);
+    Ok(active.update(db).await?)
+}
+
 pub async fn channel(
     db: &impl ConnectionTrait,
     id: Uuid,
