@@ -170,6 +170,25 @@ pub enum SessionChange {
     Substitute { leader_id: Uuid },
     /// Several leaders or departments receive together (联合接访).
     Joint { with: Vec<String> },
+    /// Held on another day (and, if given, at another time or place); its bookings move with it.
+    Moved {
+        to: NaiveDate,
+        #[schema(value_type = Option<String>, example = "14:30")]
+        starts_at: Option<NaiveTime>,
+        #[schema(value_type = Option<String>, example = "17:00")]
+        ends_at: Option<NaiveTime>,
+        place: Option<String>,
+    },
+}
+
+impl SessionChange {
+    /// The day a moved session is held on.
+    pub fn moved_to(&self) -> Option<NaiveDate> {
+        match self {
+            SessionChange::Moved { to, .. } => Some(*to),
+            _ => None,
+        }
+    }
 }
 
 /// A published change to the session a rule holds on a day.
@@ -181,25 +200,71 @@ pub struct SessionException {
     pub notice: String,
 }
 
-/// The sessions with their published changes applied.
-pub fn with_exceptions(
-    mut sessions: Vec<Session>,
-    exceptions: &[SessionException],
-) -> Vec<Session> {
-    for s in &mut sessions {
-        if let Some(e) = exceptions
-            .iter()
-            .find(|e| e.rule_id == s.rule_id && e.date == s.date)
-        {
+/// The sessions with their published changes applied. A moved session leaves its day; it is
+/// added on its new day by `sessions_with_changes`, which knows the rules.
+pub fn with_exceptions(sessions: Vec<Session>, exceptions: &[SessionException]) -> Vec<Session> {
+    sessions
+        .into_iter()
+        .filter_map(|mut s| {
+            let Some(e) = exceptions
+                .iter()
+                .find(|e| e.rule_id == s.rule_id && e.date == s.date)
+            else {
+                return Some(s);
+            };
             match &e.change {
                 SessionChange::Cancelled => s.cancelled = true,
                 SessionChange::Substitute { leader_id } => s.leader_id = Some(*leader_id),
                 SessionChange::Joint { with } => s.joint_with = with.clone(),
+                SessionChange::Moved { .. } => return None,
             }
             s.notice = Some(e.notice.clone());
+            Some(s)
+        })
+        .collect()
+}
+
+/// The sessions of `rules` on `from..=to` with every published change applied, sessions moved
+/// into the range from other days included.
+pub fn sessions_with_changes(
+    rules: &[ReceptionRule],
+    cal: &WorkCalendar,
+    from: NaiveDate,
+    to: NaiveDate,
+    exceptions: &[SessionException],
+) -> Vec<Session> {
+    let mut out = with_exceptions(sessions(rules, cal, from, to), exceptions);
+    for e in exceptions {
+        let SessionChange::Moved {
+            to: new_day,
+            starts_at,
+            ends_at,
+            place,
+        } = &e.change
+        else {
+            continue;
+        };
+        if *new_day < from || *new_day > to {
+            continue;
+        }
+        let Some(rule) = rules.iter().find(|r| r.id == e.rule_id) else {
+            continue;
+        };
+        let origin = sessions(std::slice::from_ref(rule), cal, e.date, e.date);
+        if let Some(mut s) = origin.into_iter().next() {
+            s.date = *new_day;
+            s.starts_at = starts_at.unwrap_or(s.starts_at);
+            s.ends_at = ends_at.unwrap_or(s.ends_at);
+            if let Some(p) = place {
+                s.place = p.clone();
+            }
+            s.moved_from = Some(e.date);
+            s.notice = Some(e.notice.clone());
+            out.push(s);
         }
     }
-    sessions
+    out.sort_by_key(|s| (s.date, s.starts_at, s.rule_id));
+    out
 }
 
 /// The days in `from..=to` the recurrence names, before rest days are considered, with the
@@ -351,6 +416,10 @@ mod tests {
             capacity: 10,
             on_rest_day,
         }
+    }
+
+    pub(super) fn monthly(day: u32) -> ReceptionRule {
+        rule(Recurrence::MonthlyDay { day }, OnRestDay::NextWorkday)
     }
 
     fn dates(s: &[Session]) -> Vec<NaiveDate> {
@@ -755,6 +824,62 @@ mod booking_tests {
             ..on(SessionChange::Cancelled)
         };
         assert!(!with_exceptions(vec![s.clone()], &[other_day])[0].cancelled);
+    }
+
+    #[test]
+    fn a_moved_session_leaves_its_day_and_is_held_on_the_new_one() {
+        let cal = WorkCalendar::default();
+        let mut rule = super::tests::monthly(16);
+        rule.id = Uuid::from_u128(42);
+        let moved = SessionException {
+            rule_id: rule.id,
+            date: NaiveDate::from_ymd_opt(2026, 12, 16).unwrap(),
+            change: SessionChange::Moved {
+                to: NaiveDate::from_ymd_opt(2026, 12, 18).unwrap(),
+                starts_at: NaiveTime::from_hms_opt(14, 30, 0),
+                ends_at: NaiveTime::from_hms_opt(17, 0, 0),
+                place: None,
+            },
+            notice: "改至 18 日下午".into(),
+        };
+        let day = |d| NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+        let all = sessions_with_changes(
+            std::slice::from_ref(&rule),
+            &cal,
+            day(1),
+            day(31),
+            std::slice::from_ref(&moved),
+        );
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].date, day(18));
+        assert_eq!(
+            all[0].starts_at,
+            NaiveTime::from_hms_opt(14, 30, 0).unwrap()
+        );
+        assert_eq!(all[0].moved_from, Some(day(16)));
+        // Asked for the new day alone, or the old day alone.
+        assert_eq!(
+            sessions_with_changes(
+                std::slice::from_ref(&rule),
+                &cal,
+                day(18),
+                day(18),
+                std::slice::from_ref(&moved)
+            )
+            .len(),
+            1
+        );
+        assert!(
+            sessions_with_changes(
+                std::slice::from_ref(&rule),
+                &cal,
+                day(16),
+                day(16),
+                std::slice::from_ref(&moved)
+            )
+            .is_empty()
+        );
+        assert_eq!(moved.change.moved_to(), Some(day(18)));
     }
 
     #[test]

@@ -18,6 +18,8 @@ impl MigrationTrait for Migration {
                     // The change as JSON: {"kind": "cancelled" | "substitute" | "joint", …}.
                     .col(json("change"))
                     .col(text("notice"))
+                    // For a moved session, its new day: what a range query finds it by.
+                    .col(date_null("moved_to"))
                     .col(timestamp_with_time_zone("created_at"))
                     .primary_key(Index::create().col("rule_id").col("session_date"))
                     .foreign_key(
@@ -27,6 +29,15 @@ impl MigrationTrait for Migration {
                             .to("reception_rules", "id")
                             .on_delete(ForeignKeyAction::Cascade),
                     )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_session_exceptions_moved_to")
+                    .table("session_exceptions")
+                    .col("moved_to")
                     .to_owned(),
             )
             .await

@@ -464,7 +464,9 @@ pub struct SessionChangeBody {
 }
 
 /// Publishes a change to one session: called off (its bookings are cancelled and their
-/// citizens told), another leader, or a joint reception; a later change replaces an earlier.
+/// citizens told), another leader, a joint reception, or moved to another day, time or place
+/// (its bookings and places move with it, and their citizens are told); a later change
+/// replaces an earlier.
 #[utoipa::path(
     tag = "admin-reception",
     operation_id = "changeSession",
@@ -474,7 +476,8 @@ pub struct SessionChangeBody {
     responses(
         (status = 204, description = "Published"),
         (status = 404, description = "No such session (`session_not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "No notice, an unknown leader or an empty joint list (`invalid_field`)", body = Problem, content_type = "application/problem+json")
+        (status = 409, description = "Moved onto a day the rule already holds (`session_taken`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No notice, an unknown leader, an empty joint list, or a bad new day or time (`invalid_field`)", body = Problem, content_type = "application/problem+json")
     )
 )]
 #[put("/reception/sessions/{rule_id}/{date}")]
@@ -529,6 +532,44 @@ pub async fn change_session(
     let session = session_on(&state, rule_id, date)
         .await?
         .ok_or_else(no_such_session)?;
+    if let SessionChange::Moved {
+        to,
+        starts_at,
+        ends_at,
+        place,
+    } = &body.0.change
+    {
+        let today = fengqiao_domain::calendar::local_date(Utc::now());
+        let starts = starts_at.unwrap_or(session.starts_at);
+        let ends = ends_at.unwrap_or(session.ends_at);
+        let bad_place = place
+            .as_deref()
+            .is_some_and(|p| p.trim().is_empty() || p.chars().count() > 128);
+        if *to < today || *to == session.date || ends <= starts || bad_place {
+            return Err(DomainError::invalid(
+                "change.to",
+                "invalid_field",
+                Text::new(
+                    "新日期须为今天或以后的另一天，结束时间须晚于开始时间",
+                    "the new day must be another day from today on, ending after it starts",
+                ),
+            )
+            .into());
+        }
+    }
+    // A rule holds one session a day: a session cannot move onto a day its rule already holds.
+    if let SessionChange::Moved { to, .. } = &body.0.change
+        && session_on(&state, rule_id, *to).await?.is_some()
+    {
+        return Err(DomainError::Conflict {
+            code: "session_taken",
+            message: Text::new(
+                "该接访规则在新日期已有场次",
+                "the rule already holds a session that day",
+            ),
+        }
+        .into());
+    }
     let text = session_text(&state, &session).await?;
     let exception = SessionException {
         rule_id,
@@ -553,6 +594,35 @@ pub async fn change_session(
             .await?;
             store::free_place(&txn, rule_id, session.date).await?;
             store::announce(&txn, &row, "booking.cancelled", &text, Some(&notice), now).await?;
+        }
+    }
+    if let SessionChange::Moved {
+        to,
+        starts_at,
+        ends_at,
+        place,
+    } = &exception.change
+    {
+        let mut moved = session.clone();
+        moved.date = *to;
+        moved.starts_at = starts_at.unwrap_or(moved.starts_at);
+        moved.ends_at = ends_at.unwrap_or(moved.ends_at);
+        if let Some(p) = place {
+            moved.place = p.clone();
+        }
+        let moved_text = session_text(&state, &moved).await?;
+        let bookings = store::open_bookings_of(&txn, rule_id, session.date).await?;
+        store::move_session_bookings(&txn, rule_id, session.date, *to, now).await?;
+        for row in bookings {
+            store::announce(
+                &txn,
+                &row,
+                "booking.confirmed",
+                &moved_text,
+                Some(&notice),
+                now,
+            )
+            .await?;
         }
     }
     state

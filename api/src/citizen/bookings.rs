@@ -5,7 +5,7 @@
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use fengqiao_domain::reception::{
-    BookingAction, BookingState, Session, bookable, booking_transition, sessions, with_exceptions,
+    BookingAction, BookingState, Session, bookable, booking_transition, sessions_with_changes,
     within_limits,
 };
 use fengqiao_domain::{DomainError, Text};
@@ -36,8 +36,15 @@ pub async fn session_on(
     };
     let reference = state.reference.snapshot(&state.db).await?;
     let exceptions = store::exceptions_between(&state.db, date, date).await?;
-    let found = sessions(std::slice::from_ref(&rule), &reference.calendar, date, date);
-    Ok(with_exceptions(found, &exceptions).into_iter().next())
+    Ok(sessions_with_changes(
+        std::slice::from_ref(&rule),
+        &reference.calendar,
+        date,
+        date,
+        &exceptions,
+    )
+    .into_iter()
+    .next())
 }
 
 pub fn no_such_session() -> ApiError {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::{Datelike, NaiveDate, Utc};
-use fengqiao_domain::reception::{Session, sessions, with_exceptions};
+use fengqiao_domain::reception::{Session, sessions_with_changes};
 use fengqiao_domain::{DomainError, Text};
 use fengqiao_infra::db::reception as store;
 use serde::{Deserialize, Serialize};
@@ -119,7 +119,7 @@ async fn schedule_of(
     let reference = state.reference.snapshot(&state.db).await?;
     let exceptions = store::exceptions_between(&state.db, from, to).await?;
     let found: Vec<Session> =
-        with_exceptions(sessions(&rules, &reference.calendar, from, to), &exceptions)
+        sessions_with_changes(&rules, &reference.calendar, from, to, &exceptions)
             .into_iter()
             .filter(|s| query.leader_id.is_none_or(|l| s.leader_id == Some(l)))
             .filter(|s| query.org_unit_id.is_none_or(|o| s.org_unit_id == o))

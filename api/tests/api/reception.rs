@@ -767,3 +767,114 @@ async fn a_called_off_session_cancels_its_bookings_and_says_why_and_changes_are_
         3
     );
 }
+
+#[tokio::test]
+async fn a_moved_session_takes_its_bookings_and_places_to_the_new_day() {
+    use fengqiao_domain::identity::Role;
+    let (app, _) = spawn_demo_app().await;
+    let editor = crate::helpers::staff_in(&app, "e.move", "410122", &[Role::Editor]).await;
+    let sessions = upcoming(&app).await;
+    let session = sessions[0].clone();
+    let (rule, date) = (
+        session["rule_id"].as_str().unwrap().to_owned(),
+        session["date"].as_str().unwrap().to_owned(),
+    );
+    let token = real_citizen(&app, "moved").await;
+    let res = book(&app, &token, &session).await;
+    assert_eq!(res.status(), 201);
+    let booking_id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // A Saturday well ahead: no rule holds a session on a weekend.
+    let mut day =
+        chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").unwrap() + chrono::Days::new(40);
+    while chrono::Datelike::weekday(&day) != chrono::Weekday::Sat {
+        day = day + chrono::Days::new(1);
+    }
+    let new_day = day.to_string();
+    // Not onto a day the rule holds already.
+    let busy = sessions
+        .iter()
+        .find(|s| s["rule_id"] == rule.as_str() && s["date"] != date.as_str())
+        .expect("every demo rule holds another session within 40 days");
+    {
+        let res = app
+            .put_json_as(
+                &format!("/api/v1/admin/reception/sessions/{rule}/{date}"),
+                &editor,
+                &serde_json::json!({"change": {"kind": "moved", "to": busy["date"], "starts_at": null, "ends_at": null, "place": null},
+                                    "notice": "改期"}),
+            )
+            .await;
+        assert_eq!(problem(res, 409).await["code"], "session_taken");
+    }
+    let url = format!("/api/v1/admin/reception/sessions/{rule}/{date}");
+    let bad = serde_json::json!({"change": {"kind": "moved", "to": date, "starts_at": null, "ends_at": null, "place": null},
+                                 "notice": "改期"});
+    let res = app.put_json_as(&url, &editor, &bad).await;
+    assert_eq!(problem(res, 422).await["errors"][0]["field"], "change.to");
+    let res = app
+        .put_json_as(
+            &url,
+            &editor,
+            &serde_json::json!({"change": {"kind": "moved", "to": new_day, "starts_at": "14:30", "ends_at": "17:00", "place": null},
+                                "notice": "因会议安排改期至下午"}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+
+    let old = schedule(&app, &format!("from={date}&days=1")).await;
+    assert!(
+        on(&old, &date)
+            .iter()
+            .all(|s| s["rule_id"] != rule.as_str())
+    );
+    let new = schedule(&app, &format!("from={new_day}&days=1")).await;
+    let moved = on(&new, &new_day)
+        .into_iter()
+        .find(|s| s["rule_id"] == rule.as_str())
+        .expect("held on the new day");
+    assert_eq!(moved["starts_at"], "14:30");
+    assert_eq!(moved["moved_from"], date.as_str());
+    assert_eq!(moved["notice"], "因会议安排改期至下午");
+    assert_eq!(moved["remaining"], moved["capacity"].as_u64().unwrap() - 1);
+
+    let mine: Value = app
+        .get_as("/api/v1/me/bookings", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let b = mine
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"] == booking_id.as_str())
+        .unwrap();
+    assert_eq!(b["date"], new_day.as_str());
+    assert!(b["session"].as_str().unwrap().contains("14:30"));
+    let other = real_citizen(&app, "old-day").await;
+    let res = book(&app, &other, &session).await;
+    assert_eq!(problem(res, 404).await["code"], "session_not_found");
+    let res = book(&app, &other, &moved).await;
+    assert_eq!(res.status(), 201);
+    crate::helpers::eventually("the citizen hears of the new day", || async {
+        let inbox: Value = app
+            .get_as("/api/v1/me/notifications", &token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| {
+                n["event"] == "booking.confirmed" && n["body"].as_str().unwrap().contains("14:30")
+            })
+            .cloned()
+    })
+    .await;
+}

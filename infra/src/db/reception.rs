@@ -534,9 +534,21 @@ pub async fn exceptions_between(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<SessionException>, StoreError> {
+    use sea_orm::Condition;
     session_exception::Entity::find()
-        .filter(session_exception::Column::SessionDate.gte(from))
-        .filter(session_exception::Column::SessionDate.lte(to))
+        .filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(session_exception::Column::SessionDate.gte(from))
+                        .add(session_exception::Column::SessionDate.lte(to)),
+                )
+                .add(
+                    Condition::all()
+                        .add(session_exception::Column::MovedTo.gte(from))
+                        .add(session_exception::Column::MovedTo.lte(to)),
+                ),
+        )
         .all(db)
         .await?
         .into_iter()
@@ -567,6 +579,7 @@ pub async fn set_exception(
         change: Set(serde_json::to_value(&exception.change)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?),
         notice: Set(exception.notice.clone()),
+        moved_to: Set(exception.change.moved_to()),
         created_at: Set(now),
     }
     .insert(txn)
@@ -587,6 +600,54 @@ pub async fn clear_exception(
         .await?
         .rows_affected
         > 0)
+}
+
+/// Moves a session's open bookings and taken places to its new day.
+pub async fn move_session_bookings(
+    txn: &DatabaseTransaction,
+    rule_id: Uuid,
+    from: NaiveDate,
+    to: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    booking::Entity::update_many()
+        .col_expr(booking::Column::SessionDate, Expr::value(to))
+        .col_expr(
+            booking::Column::RemindedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(booking::Column::UpdatedAt, Expr::value(now))
+        .filter(booking::Column::RuleId.eq(rule_id))
+        .filter(booking::Column::SessionDate.eq(from))
+        .filter(booking::Column::State.is_in([
+            BookingState::Requested.as_str(),
+            BookingState::Confirmed.as_str(),
+        ]))
+        .exec(txn)
+        .await?;
+    let taken = session_slot::Entity::find_by_id((rule_id, from))
+        .one(txn)
+        .await?
+        .map_or(0, |s| s.taken);
+    session_slot::Entity::delete_by_id((rule_id, from))
+        .exec(txn)
+        .await?;
+    session_slot::Entity::insert(session_slot::ActiveModel {
+        rule_id: Set(rule_id),
+        session_date: Set(to),
+        taken: Set(taken),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            session_slot::Column::RuleId,
+            session_slot::Column::SessionDate,
+        ])
+        .update_column(session_slot::Column::Taken)
+        .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
 }
 
 /// The bookings still holding a place in a session.

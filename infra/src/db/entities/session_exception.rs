@@ -9,6 +9,7 @@ pub struct Model {
     pub session_date: Date,
     pub change: Json,
     pub notice: String,
+    pub moved_to: Option<Date>,
     pub created_at: DateTimeUtc,
 }
 
