@@ -194,11 +194,15 @@ pub async fn create(
     client.require(ClientScope::WebhooksManage)?;
     let url = check_url(&state, &body.0.url)?;
     let event_types = check_event_types(&body.0.event_types)?;
-    if store::endpoints_of(&state.db, &client.client_id)
-        .await?
-        .len()
-        >= MAX_ENDPOINTS
-    {
+    let secret = fengqiao_infra::webhooks::new_secret();
+    let sealed_secret = state
+        .crypto
+        .seal(store::WEBHOOK_SECRET, &secret)
+        .map_err(ApiError::internal)?;
+    let txn = state.begin_change().await?;
+    // Counted under the client's lock, so two registrations at once cannot both pass the limit.
+    store::lock_client(&txn, &client.client_id).await?;
+    if store::endpoints_of(&txn, &client.client_id).await?.len() >= MAX_ENDPOINTS {
         return Err(DomainError::Conflict {
             code: "too_many_endpoints",
             message: Text::owned(
@@ -208,12 +212,6 @@ pub async fn create(
         }
         .into());
     }
-    let secret = fengqiao_infra::webhooks::new_secret();
-    let sealed_secret = state
-        .crypto
-        .seal(store::WEBHOOK_SECRET, &secret)
-        .map_err(ApiError::internal)?;
-    let txn = state.begin_change().await?;
     let row = store::create_endpoint(
         &txn,
         NewEndpoint {

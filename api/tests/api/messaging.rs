@@ -1220,3 +1220,49 @@ async fn refused_connections_timeouts_and_a_spent_quota_end_retried_then_dead_ne
         1
     );
 }
+
+#[tokio::test]
+async fn an_integrator_never_passes_its_endpoint_limit_even_all_at_once() {
+    let (app, admin) = messaging_app(|_| {}).await;
+    let hotline = integrator(&app, &admin, "12345 热线", &["webhooks:manage"]).await;
+    let hook = |i: usize| json!({"url": format!("http://127.0.0.1:9/hook/{i}"), "event_types": ["petition.accepted"]});
+    for i in 0..8 {
+        let res = app
+            .post_json_as("/api/v1/open/webhooks", &hotline.token, &hook(i))
+            .await;
+        assert_eq!(res.status(), 201);
+    }
+    let mut tasks = Vec::new();
+    for i in 8..12 {
+        let (client, url, token, body) = (
+            app.client.clone(),
+            app.url("/api/v1/open/webhooks"),
+            hotline.token.clone(),
+            hook(i),
+        );
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 201, 409, 409]);
+    let listed: Value = app
+        .get_as("/api/v1/open/webhooks", &hotline.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 10);
+}

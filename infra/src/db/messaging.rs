@@ -898,6 +898,20 @@ pub async fn create_endpoint(
     .await?)
 }
 
+/// Takes the integrator client's row lock for the rest of the transaction (PostgreSQL; SQLite's
+/// write transaction already excludes other writers): changes to its endpoints take turns.
+pub async fn lock_client(txn: &DatabaseTransaction, client_id: &str) -> Result<(), StoreError> {
+    use super::entities::api_client;
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        api_client::Entity::find()
+            .filter(api_client::Column::ClientId.eq(client_id))
+            .lock(LockType::Update)
+            .one(txn)
+            .await?;
+    }
+    Ok(())
+}
+
 pub async fn endpoints_of(
     db: &impl ConnectionTrait,
     client_id: &str,
