@@ -149,7 +149,7 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
-    jobs: Option<crate::jobs::Jobs>,
+    jobs: crate::jobs::Jobs,
     dispatcher: Option<crate::dispatcher::Dispatcher>,
     demo: Option<DemoLoaded>,
     backend: String,
@@ -248,9 +248,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await?;
         let within = Duration::from_secs(self.state.settings.server.shutdown_timeout_secs);
-        if let Some(jobs) = self.jobs {
-            jobs.stop(within).await;
-        }
+        self.jobs.stop(within).await;
         if let Some(dispatcher) = self.dispatcher {
             dispatcher.stop(within).await;
         }

@@ -94,14 +94,10 @@ fn retry_policy(state: &AppState) -> RetryPolicy {
 pub async fn round(state: &AppState) -> bool {
     let m = &state.settings.messaging;
     let now = Utc::now();
-    let fanned = match store::fan_out(
-        &state.db,
-        &state.crypto,
-        &fan_out_policy(state),
-        m.batch_size.max(1),
-        now,
-    )
-    .await
+    // The configuration does not change while the service runs: one policy serves the round.
+    let policy = Arc::new(fan_out_policy(state));
+    let fanned = match store::fan_out(&state.db, &state.crypto, &policy, m.batch_size.max(1), now)
+        .await
     {
         Ok(n) => n,
         Err(e) => {
@@ -132,11 +128,12 @@ pub async fn round(state: &AppState) -> bool {
     for row in claimed {
         let state = state.clone();
         let limit = limit.clone();
+        let policy = policy.clone();
         running.spawn(async move {
             let Ok(_permit) = limit.acquire_owned().await else {
                 return;
             };
-            attempt(&state, row).await;
+            attempt(&state, &policy, row).await;
         });
     }
     while running.join_next().await.is_some() {}
@@ -144,7 +141,7 @@ pub async fn round(state: &AppState) -> bool {
 }
 
 /// Attempts one claimed delivery and records the outcome.
-async fn attempt(state: &AppState, row: DeliveryRow) {
+async fn attempt(state: &AppState, policy: &FanOutPolicy, row: DeliveryRow) {
     let started = Instant::now();
     // Its lease ran out before it could start (a stalled process): another dispatcher may have
     // it now, so this one leaves it alone.
@@ -161,8 +158,8 @@ async fn attempt(state: &AppState, row: DeliveryRow) {
             None,
         ),
         Ok(facts) => match channel {
-            Some(DeliveryChannel::Wechat) => send_wechat(state, &row, &facts).await,
-            Some(DeliveryChannel::Sms) => (send_sms(state, &row, &facts).await, None),
+            Some(DeliveryChannel::Wechat) => send_wechat(state, policy, &row, &facts).await,
+            Some(DeliveryChannel::Sms) => (send_sms(state, policy, &row, &facts).await, None),
             Some(DeliveryChannel::Webhook) => (send_webhook(state, &row, &facts).await, None),
             None => (
                 AttemptOutcome::Permanent {
@@ -210,14 +207,12 @@ async fn attempt(state: &AppState, row: DeliveryRow) {
     }
 }
 
-fn message_for(state: &AppState, facts: &EventFacts) -> CitizenMessage {
-    fan_out_policy(state)
-        .message(facts)
-        .unwrap_or(CitizenMessage {
-            title: String::new(),
-            body: String::new(),
-            page: String::new(),
-        })
+fn message_for(policy: &FanOutPolicy, facts: &EventFacts) -> CitizenMessage {
+    policy.message(facts).unwrap_or(CitizenMessage {
+        title: String::new(),
+        body: String::new(),
+        page: String::new(),
+    })
 }
 
 /// The channel to fall back to from WeChat: SMS, when it has a template for the event and the
@@ -244,6 +239,7 @@ async fn sms_fallback(
 
 async fn send_wechat(
     state: &AppState,
+    policy: &FanOutPolicy,
     row: &DeliveryRow,
     facts: &EventFacts,
 ) -> (AttemptOutcome, Option<DeliveryChannel>) {
@@ -294,7 +290,7 @@ async fn send_wechat(
             );
         }
     }
-    let message = message_for(state, facts);
+    let message = message_for(policy, facts);
     let page = message.page.clone();
     let data = templates
         .map(|t| {
@@ -413,7 +409,12 @@ async fn phone_of(state: &AppState, row: &DeliveryRow) -> Result<Option<String>,
     Ok(None)
 }
 
-async fn send_sms(state: &AppState, row: &DeliveryRow, facts: &EventFacts) -> AttemptOutcome {
+async fn send_sms(
+    state: &AppState,
+    policy: &FanOutPolicy,
+    row: &DeliveryRow,
+    facts: &EventFacts,
+) -> AttemptOutcome {
     let Some(templates) = state.settings.messaging.events.get(&facts.event) else {
         return AttemptOutcome::Permanent {
             error: "no SMS template for this event".into(),
@@ -437,7 +438,7 @@ async fn send_sms(state: &AppState, row: &DeliveryRow, facts: &EventFacts) -> At
             };
         }
     };
-    let message = message_for(state, facts);
+    let message = message_for(policy, facts);
     let params: Vec<(String, String)> = templates
         .sms_params
         .iter()

@@ -18,7 +18,7 @@ pub struct Jobs {
 
 impl Jobs {
     /// Starts the jobs the configuration enables.
-    pub fn start(state: AppState) -> Option<Self> {
+    pub fn start(state: AppState) -> Self {
         let (stop, stopped) = watch::channel(false);
         let mut handles = Vec::new();
         let overdue = state.settings.petition.overdue_check_secs;
@@ -57,7 +57,7 @@ impl Jobs {
             Duration::from_secs(5),
             stopped,
         )));
-        Some(Self { stop, handles })
+        Self { stop, handles }
     }
 
     /// Asks the jobs to stop and waits up to `within` for the runs in progress.

@@ -189,6 +189,56 @@ impl SessionChange {
             _ => None,
         }
     }
+
+    /// For a move: the session as it is held after it (the new day, and the new time and place
+    /// where given). Other changes leave the session where it is: `None`.
+    pub fn relocate(&self, session: &Session) -> Option<Session> {
+        let SessionChange::Moved {
+            to,
+            starts_at,
+            ends_at,
+            place,
+        } = self
+        else {
+            return None;
+        };
+        let mut moved = session.clone();
+        moved.date = *to;
+        moved.starts_at = starts_at.unwrap_or(session.starts_at);
+        moved.ends_at = ends_at.unwrap_or(session.ends_at);
+        if let Some(p) = place {
+            moved.place = p.clone();
+        }
+        moved.moved_from = Some(session.date);
+        Some(moved)
+    }
+
+    /// Whether the change makes sense for `session` on `today`: a move goes to another day
+    /// from today on, ends after it starts, and names a place if it names one.
+    pub fn check(&self, session: &Session, today: NaiveDate) -> Result<(), DomainError> {
+        let (SessionChange::Moved { place, .. }, Some(moved)) = (self, self.relocate(session))
+        else {
+            return Ok(());
+        };
+        let bad_place = place
+            .as_deref()
+            .is_some_and(|p| p.trim().is_empty() || p.chars().count() > 128);
+        if moved.date < today
+            || moved.date == session.date
+            || moved.ends_at <= moved.starts_at
+            || bad_place
+        {
+            return Err(DomainError::invalid(
+                "change.to",
+                "invalid_field",
+                Text::new(
+                    "新日期须为今天或以后的另一天，结束时间须晚于开始时间",
+                    "the new day must be another day from today on, ending after it starts",
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// A published change to the session a rule holds on a day.
@@ -235,30 +285,17 @@ pub fn sessions_with_changes(
 ) -> Vec<Session> {
     let mut out = with_exceptions(sessions(rules, cal, from, to), exceptions);
     for e in exceptions {
-        let SessionChange::Moved {
-            to: new_day,
-            starts_at,
-            ends_at,
-            place,
-        } = &e.change
-        else {
+        let Some(new_day) = e.change.moved_to() else {
             continue;
         };
-        if *new_day < from || *new_day > to {
+        if new_day < from || new_day > to {
             continue;
         }
         let Some(rule) = rules.iter().find(|r| r.id == e.rule_id) else {
             continue;
         };
         let origin = sessions(std::slice::from_ref(rule), cal, e.date, e.date);
-        if let Some(mut s) = origin.into_iter().next() {
-            s.date = *new_day;
-            s.starts_at = starts_at.unwrap_or(s.starts_at);
-            s.ends_at = ends_at.unwrap_or(s.ends_at);
-            if let Some(p) = place {
-                s.place = p.clone();
-            }
-            s.moved_from = Some(e.date);
+        if let Some(mut s) = origin.first().and_then(|s| e.change.relocate(s)) {
             s.notice = Some(e.notice.clone());
             out.push(s);
         }

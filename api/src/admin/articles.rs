@@ -165,13 +165,8 @@ async fn changed(
     origin: &RequestOrigin,
     txn: sea_orm::DatabaseTransaction,
     action: &'static str,
-    id: Uuid,
+    (record, id): (&'static str, Uuid),
 ) -> Result<(), ApiError> {
-    let record = if action.starts_with("channel.") {
-        "channel"
-    } else {
-        "article"
-    };
     state
         .audit_in(
             &txn,
@@ -183,10 +178,6 @@ async fn changed(
     txn.commit().await?;
     crate::public::invalidate(state).await;
     Ok(())
-}
-
-fn article_lookup(e: fengqiao_infra::db::StoreError) -> ApiError {
-    e.into()
 }
 
 /// Writes a new article as a draft.
@@ -339,7 +330,7 @@ pub async fn edit(
     staff.require_any(EDITORS)?;
     let content = content_of(&body.0)?;
     let txn = state.begin_change().await?;
-    let row = store::article(&txn, *id).await.map_err(article_lookup)?;
+    let row = store::article(&txn, *id).await?;
     let row = store::edit(
         &txn,
         row,
@@ -349,7 +340,15 @@ pub async fn edit(
         Utc::now(),
     )
     .await?;
-    changed(&state, &staff, &origin, txn, "article.edited", row.id).await?;
+    changed(
+        &state,
+        &staff,
+        &origin,
+        txn,
+        "article.edited",
+        ("article", row.id),
+    )
+    .await?;
     Ok(web::Json(view_of(&state, row).await?))
 }
 
@@ -390,9 +389,17 @@ pub async fn publish(
         (store::PUBLISHED, now)
     };
     let txn = state.begin_change().await?;
-    let row = store::article(&txn, *id).await.map_err(article_lookup)?;
+    let row = store::article(&txn, *id).await?;
     let row = store::set_state(&txn, row, to, Some(when), now).await?;
-    changed(&state, &staff, &origin, txn, "article.published", row.id).await?;
+    changed(
+        &state,
+        &staff,
+        &origin,
+        txn,
+        "article.published",
+        ("article", row.id),
+    )
+    .await?;
     Ok(web::Json(view_of(&state, row).await?))
 }
 
@@ -406,9 +413,9 @@ async fn move_to(
 ) -> Result<EditorArticle, ApiError> {
     staff.require_any(EDITORS)?;
     let txn = state.begin_change().await?;
-    let row = store::article(&txn, id).await.map_err(article_lookup)?;
+    let row = store::article(&txn, id).await?;
     let row = store::set_state(&txn, row, to, None, Utc::now()).await?;
-    changed(state, staff, origin, txn, action, row.id).await?;
+    changed(state, staff, origin, txn, action, ("article", row.id)).await?;
     view_of(state, row).await
 }
 
@@ -504,9 +511,7 @@ pub async fn revisions(
     id: web::Path<Uuid>,
 ) -> Result<web::Json<Vec<RevisionView>>, ApiError> {
     staff.require_any(EDITORS)?;
-    store::article(&state.db, *id)
-        .await
-        .map_err(article_lookup)?;
+    store::article(&state.db, *id).await?;
     Ok(web::Json(
         store::revisions(&state.db, *id)
             .await?
@@ -767,7 +772,15 @@ pub async fn create_channel(
         name: row.name.clone(),
         sort_order: row.sort_order,
     };
-    changed(&state, &staff, &origin, txn, "channel.created", row.id).await?;
+    changed(
+        &state,
+        &staff,
+        &origin,
+        txn,
+        "channel.created",
+        ("channel", row.id),
+    )
+    .await?;
     Ok(HttpResponse::Created().json(record))
 }
 
@@ -804,6 +817,14 @@ pub async fn update_channel(
         name: row.name.clone(),
         sort_order: row.sort_order,
     };
-    changed(&state, &staff, &origin, txn, "channel.updated", row.id).await?;
+    changed(
+        &state,
+        &staff,
+        &origin,
+        txn,
+        "channel.updated",
+        ("channel", row.id),
+    )
+    .await?;
     Ok(web::Json(record))
 }

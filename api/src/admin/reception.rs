@@ -532,31 +532,9 @@ pub async fn change_session(
     let session = session_on(&state, rule_id, date)
         .await?
         .ok_or_else(no_such_session)?;
-    if let SessionChange::Moved {
-        to,
-        starts_at,
-        ends_at,
-        place,
-    } = &body.0.change
-    {
-        let today = fengqiao_domain::calendar::local_date(Utc::now());
-        let starts = starts_at.unwrap_or(session.starts_at);
-        let ends = ends_at.unwrap_or(session.ends_at);
-        let bad_place = place
-            .as_deref()
-            .is_some_and(|p| p.trim().is_empty() || p.chars().count() > 128);
-        if *to < today || *to == session.date || ends <= starts || bad_place {
-            return Err(DomainError::invalid(
-                "change.to",
-                "invalid_field",
-                Text::new(
-                    "新日期须为今天或以后的另一天，结束时间须晚于开始时间",
-                    "the new day must be another day from today on, ending after it starts",
-                ),
-            )
-            .into());
-        }
-    }
+    body.0
+        .change
+        .check(&session, fengqiao_domain::calendar::local_date(Utc::now()))?;
     // A rule holds one session a day: a session cannot move onto a day its rule already holds.
     if let SessionChange::Moved { to, .. } = &body.0.change
         && session_on(&state, rule_id, *to).await?.is_some()
@@ -596,23 +574,10 @@ pub async fn change_session(
             store::announce(&txn, &row, "booking.cancelled", &text, Some(&notice), now).await?;
         }
     }
-    if let SessionChange::Moved {
-        to,
-        starts_at,
-        ends_at,
-        place,
-    } = &exception.change
-    {
-        let mut moved = session.clone();
-        moved.date = *to;
-        moved.starts_at = starts_at.unwrap_or(moved.starts_at);
-        moved.ends_at = ends_at.unwrap_or(moved.ends_at);
-        if let Some(p) = place {
-            moved.place = p.clone();
-        }
+    if let Some(moved) = exception.change.relocate(&session) {
         let moved_text = session_text(&state, &moved).await?;
         let bookings = store::open_bookings_of(&txn, rule_id, session.date).await?;
-        store::move_session_bookings(&txn, rule_id, session.date, *to, now).await?;
+        store::move_session_bookings(&txn, rule_id, session.date, moved.date, now).await?;
         for row in bookings {
             store::announce(
                 &txn,

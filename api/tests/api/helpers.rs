@@ -402,3 +402,22 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// The citizen's newest notification of `event`, once the dispatcher has written it.
+pub async fn inbox_event(app: &TestApp, token: &str, event: &str) -> Value {
+    eventually(&format!("a {event} notification"), || async {
+        let inbox: Value = app
+            .get_as("/api/v1/me/notifications", token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["event"] == event)
+            .cloned()
+    })
+    .await
+}

@@ -286,21 +286,7 @@ async fn citizens_book_staff_confirm_reject_and_record_the_reception() {
     assert_eq!(day.as_array().unwrap().len(), 1);
     assert_eq!(day[0]["booking"]["state"], "confirmed");
 
-    let confirmed = crate::helpers::eventually("the confirmation reaches the inbox", || async {
-        let inbox: Value = app
-            .get_as("/api/v1/me/notifications", &token)
-            .await
-            .json()
-            .await
-            .unwrap();
-        inbox["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|n| n["event"] == "booking.confirmed")
-            .cloned()
-    })
-    .await;
+    let confirmed = crate::helpers::inbox_event(&app, &token, "booking.confirmed").await;
     assert_eq!(
         confirmed["page"],
         format!("pages/reception/booking?id={id}")
@@ -731,21 +717,7 @@ async fn a_called_off_session_cancels_its_bookings_and_says_why_and_changes_are_
     let other = real_citizen(&app, "too-late").await;
     let res = book(&app, &other, &session).await;
     assert_eq!(problem(res, 409).await["code"], "session_cancelled");
-    let told = crate::helpers::eventually("the citizen is told", || async {
-        let inbox: Value = app
-            .get_as("/api/v1/me/notifications", &token)
-            .await
-            .json()
-            .await
-            .unwrap();
-        inbox["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|n| n["event"] == "booking.cancelled")
-            .cloned()
-    })
-    .await;
+    let told = crate::helpers::inbox_event(&app, &token, "booking.cancelled").await;
     assert!(
         told["body"]
             .as_str()
