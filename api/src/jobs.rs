@@ -51,6 +51,16 @@ impl Jobs {
                 run_feed_ingest,
             )));
         }
+        let statistics = state.settings.statistics.job_check_secs;
+        if statistics > 0 {
+            handles.push(tokio::spawn(periodic(
+                state.clone(),
+                "statistics",
+                Duration::from_secs(statistics),
+                stopped.clone(),
+                crate::statistics::run_periodic,
+            )));
+        }
         // Every instance adds its own counted views: no lock, nothing counted twice.
         handles.push(tokio::spawn(flush_views_every(
             state,

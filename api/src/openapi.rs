@@ -48,6 +48,10 @@ pagination (`limit`, `cursor`, `next_cursor`).",
         (name = "admin-integrators", description = "Integrator clients: create, list, revoke"),
         (name = "admin-audit", description = "The hash-chained audit trail"),
         (name = "admin-calendar", description = "Statutory holidays and make-up workdays that deadlines count on"),
+        (name = "admin-statistics", description = "Supervision figures with published definitions, drill-down to the petitions behind each, the monthly red/yellow/black flags, trends; CSV, XLSX and SVG exports"),
+        (name = "admin-escalations", description = "Abnormal escalations to the city, province or Beijing, and the weekly watch with its streaks"),
+        (name = "admin-supervision", description = "Due-soon and overdue petitions, supervision orders, leaders' owned cases and the weekly progress summary"),
+        (name = "integrator-escalations", description = "Integrators record abnormal escalations, idempotent by their own id"),
         (name = "admin-petitions", description = "The work list, full records and the lifecycle transitions of petitions"),
         (name = "admin-organisations", description = "The organisation tree: county, townships and streets, villages, villager groups, departments")
     ),
@@ -92,6 +96,7 @@ impl Modify for SharedResponses {
                 ClientScope::PetitionsRead => "read petitions and their status",
                 ClientScope::PetitionsWrite => "submit petitions",
                 ClientScope::WebhooksManage => "manage webhook subscriptions",
+                ClientScope::EscalationsWrite => "record abnormal escalations of their petitioners",
             };
             (s.as_str(), what)
         }));

@@ -19,6 +19,12 @@ pub fn local_date(at: DateTime<Utc>) -> NaiveDate {
     to_local(at).date_naive()
 }
 
+/// The instant a local calendar day begins.
+pub fn day_start(day: NaiveDate) -> DateTime<Utc> {
+    let midnight = day.and_time(chrono::NaiveTime::MIN);
+    (midnight - chrono::Duration::seconds(i64::from(local_offset().local_minus_utc()))).and_utc()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,5 +11,6 @@ pub mod pagination;
 pub mod petition;
 pub mod ports;
 pub mod reception;
+pub mod statistics;
 
 pub use error::{DomainError, FieldError, Text};

@@ -72,6 +72,7 @@ pub struct Settings {
     pub sms: SmsSettings,
     pub reception: ReceptionSettings,
     pub feeds: FeedSettings,
+    pub statistics: StatisticsSettings,
 }
 
 impl Default for Settings {
@@ -95,6 +96,30 @@ impl Default for Settings {
             sms: SmsSettings::default(),
             reception: ReceptionSettings::default(),
             feeds: FeedSettings::default(),
+            statistics: StatisticsSettings::default(),
+        }
+    }
+}
+
+/// Supervision: the monthly flags' scoring, the weekly escalation watch and their jobs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StatisticsSettings {
+    /// Weights and thresholds of the red/yellow/black flags (see `FlagScoring`).
+    pub flags: fengqiao_domain::statistics::FlagScoring,
+    /// How many units the weekly watch names.
+    pub watch_top: u32,
+    /// How often the jobs look for a finished week or month to keep (once across instances);
+    /// 0 disables them.
+    pub job_check_secs: u64,
+}
+
+impl Default for StatisticsSettings {
+    fn default() -> Self {
+        Self {
+            flags: fengqiao_domain::statistics::FlagScoring::default(),
+            watch_top: 3,
+            job_check_secs: 3_600,
         }
     }
 }
@@ -594,9 +619,17 @@ impl Settings {
             None => figment = figment.merge(Toml::file("fengqiao.toml")),
         }
         figment = figment.merge(Env::prefixed("FENGQIAO_").split("__").ignore(NOT_SETTINGS));
-        figment
+        let settings: Settings = figment
             .extract()
-            .map_err(|e| ConfigError::Invalid(Box::new(e)))
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))?;
+        // A scoring that cannot give a score is refused at start, not at month end.
+        if settings.statistics.flags.check().is_err() {
+            return Err(ConfigError::Invalid(Box::new(figment::Error::from(
+                "statistics.flags: every weight must be zero or more and they must add up to more than zero"
+                    .to_owned(),
+            ))));
+        }
+        Ok(settings)
     }
 
     pub fn is_production(&self) -> bool {

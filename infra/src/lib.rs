@@ -13,6 +13,7 @@ mod http;
 pub mod keys;
 pub mod moderation;
 pub mod password;
+pub mod reports;
 pub mod sms;
 pub mod storage;
 pub mod totp;

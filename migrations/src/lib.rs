@@ -12,6 +12,7 @@ mod m20261126_000006_bookings;
 mod m20261126_000007_articles;
 mod m20261126_000008_feed_sources;
 mod m20261126_000009_session_exceptions;
+mod m20261126_000010_statistics;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000007_articles::Migration),
             Box::new(m20261126_000008_feed_sources::Migration),
             Box::new(m20261126_000009_session_exceptions::Migration),
+            Box::new(m20261126_000010_statistics::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod calendar;
 pub mod citizens;
+pub mod escalations;
 pub mod messaging;
 pub mod org_units;
 pub mod petitions;
@@ -14,6 +15,7 @@ pub mod public_content;
 pub mod reception;
 pub mod routing;
 pub mod staff;
+pub mod statistics;
 pub mod supervision;
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -60,6 +62,19 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(supervision::issue_order)
         .service(supervision::reply_order)
         .service(supervision::set_joint_handling)
+        .service(supervision::deadlines)
+        .service(supervision::orders)
+        .service(supervision::leader_cases)
+        .service(supervision::weekly)
+        .service(statistics::figures)
+        .service(statistics::definitions)
+        .service(statistics::petitions_behind)
+        .service(statistics::townships)
+        .service(statistics::trend)
+        .service(statistics::flags)
+        .service(escalations::record_by_staff)
+        .service(escalations::list)
+        .service(escalations::watch)
         .service(messaging::message_petitioner)
         .service(messaging::list_deliveries)
         .service(messaging::retry_delivery)

@@ -520,6 +520,7 @@ pub async fn apply_action(
             reason,
             detail: json!({"action": action.kind().as_str()}),
             now,
+            today,
         },
     )
     .await?;

@@ -1,6 +1,7 @@
 //! Integrators: OAuth 2 client credentials at `/api/v1/oauth/token`, and their operations under
 //! `/api/v1/open`.
 
+pub mod escalations;
 pub mod oauth;
 pub mod webhooks;
 
@@ -14,5 +15,6 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(webhooks::get_one)
         .service(webhooks::update)
         .service(webhooks::remove)
-        .service(webhooks::deliveries);
+        .service(webhooks::deliveries)
+        .service(escalations::report);
 }

@@ -23,3 +23,4 @@ mod petitions;
 mod process;
 mod reception;
 mod staff_auth;
+mod statistics;

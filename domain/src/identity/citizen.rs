@@ -87,13 +87,16 @@ pub enum ClientScope {
     PetitionsWrite,
     #[serde(rename = "webhooks:manage")]
     WebhooksManage,
+    #[serde(rename = "escalations:write")]
+    EscalationsWrite,
 }
 
 impl ClientScope {
-    pub const ALL: [ClientScope; 3] = [
+    pub const ALL: [ClientScope; 4] = [
         ClientScope::PetitionsRead,
         ClientScope::PetitionsWrite,
         ClientScope::WebhooksManage,
+        ClientScope::EscalationsWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -101,6 +104,7 @@ impl ClientScope {
             ClientScope::PetitionsRead => "petitions:read",
             ClientScope::PetitionsWrite => "petitions:write",
             ClientScope::WebhooksManage => "webhooks:manage",
+            ClientScope::EscalationsWrite => "escalations:write",
         }
     }
 

@@ -7,11 +7,13 @@ pub mod attachments;
 pub mod audit;
 pub mod citizens;
 pub mod entities;
+pub mod escalations;
 pub mod messaging;
 pub mod org;
 pub mod petitions;
 pub mod reception;
 pub mod staff;
+pub mod statistics;
 
 use std::time::Duration;
 

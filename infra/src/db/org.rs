@@ -204,3 +204,18 @@ pub async fn update(
     }
     to_domain(row.update(db).await?)
 }
+
+/// Every unit of the given kinds, in display order: (id, name, path). The townships and
+/// streets are what the monthly flags rank; with the departments, what the weekly watch ranks.
+pub async fn units_of_kinds(
+    db: &impl ConnectionTrait,
+    kinds: &[OrgKind],
+) -> Result<Vec<(Uuid, String, String)>, StoreError> {
+    let rows = org_unit::Entity::find()
+        .filter(org_unit::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())))
+        .order_by_asc(org_unit::Column::SortOrder)
+        .order_by_asc(org_unit::Column::Name)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.name, r.path)).collect())
+}

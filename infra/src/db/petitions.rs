@@ -5,6 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use fengqiao_domain::calendar::WorkCalendar;
 use fengqiao_domain::petition::{Checkpoint, MatterCategory, NewPetition, PetitionState};
+use fengqiao_domain::statistics::Steps;
 use fengqiao_domain::{DomainError, Text};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
@@ -293,6 +294,7 @@ pub async fn register(
         version: Set(0),
         created_at: Set(reg.now),
         updated_at: Set(reg.now),
+        ..steps_model(&Steps::registered(day, reg.next_deadline))
     }
     .insert(txn)
     .await?;
@@ -473,6 +475,40 @@ pub struct Applied<'a> {
     pub reason: Option<String>,
     pub detail: serde_json::Value,
     pub now: DateTime<Utc>,
+    /// The local calendar day of `now`, the day the step counts on.
+    pub today: NaiveDate,
+}
+
+/// What the figures keep of a stored petition.
+pub fn steps_of(row: &PetitionRow) -> Steps {
+    Steps {
+        dispose_due: row.dispose_due,
+        disposed_on: row.disposed_on,
+        acceptance_due: row.acceptance_due,
+        acceptance_decided_on: row.acceptance_decided_on,
+        answer_due: row.answer_due,
+        first_answered_on: row.first_answered_on,
+        days_to_answer: row.days_to_answer,
+        return_count: row.return_count,
+        reopen_count: row.reopen_count,
+        relevant_until: row.relevant_until.unwrap_or(row.registered_on),
+    }
+}
+
+fn steps_model(s: &Steps) -> petition::ActiveModel {
+    petition::ActiveModel {
+        dispose_due: Set(s.dispose_due),
+        disposed_on: Set(s.disposed_on),
+        acceptance_due: Set(s.acceptance_due),
+        acceptance_decided_on: Set(s.acceptance_decided_on),
+        answer_due: Set(s.answer_due),
+        first_answered_on: Set(s.first_answered_on),
+        days_to_answer: Set(s.days_to_answer),
+        relevant_until: Set(Some(s.relevant_until)),
+        return_count: Set(s.return_count),
+        reopen_count: Set(s.reopen_count),
+        ..Default::default()
+    }
 }
 
 /// Stores a transition if the petition is still at `version` (optimistic concurrency: two
@@ -512,7 +548,13 @@ where
         overdue_since: Set(None),
         version: Set(row.version + 1),
         updated_at: Set(applied.now),
-        ..Default::default()
+        ..steps_model(&steps_of(row).after(
+            t.from,
+            t.event,
+            row.registered_on,
+            applied.today,
+            applied.next_deadline.as_ref(),
+        ))
     };
     let update = petition::Entity::update_many()
         .set(changes)
@@ -1188,6 +1230,7 @@ pub async fn seed(
                     version: Set(0),
                     created_at: Set(now),
                     updated_at: Set(now),
+                    ..steps_model(&Steps::registered(today, Some(deadline)))
                 }
             })
             .collect();
