@@ -102,6 +102,10 @@ pub fn svg(body: String) -> HttpResponse {
         .body(body)
 }
 
+fn stopped() -> actix_web::Error {
+    actix_web::error::ErrorServiceUnavailable("export stopped")
+}
+
 /// Streams a table fetched page by page: `fetch(after)` gives rows and the key to continue
 /// after, `None` at the end. Pages are fetched only as fast as the client reads (a channel of
 /// two chunks between them). A failure half-way ends the body early, since the status is
@@ -137,6 +141,9 @@ where
                 Ok(page) => page,
                 Err(e) => {
                     tracing::error!(export = %name, error = ?e, "export stopped half-way");
+                    // An error item aborts the response: the client sees a broken transfer,
+                    // never a file that looks complete.
+                    let _ = tx.send(Err(stopped())).await;
                     return;
                 }
             };
@@ -146,6 +153,7 @@ where
                     Some(book) => {
                         if let Err(e) = book.row(row) {
                             tracing::error!(export = %name, error = %e, "export stopped half-way");
+                            let _ = tx.send(Err(stopped())).await;
                             return;
                         }
                         chunk.extend(book.take());
@@ -167,7 +175,10 @@ where
                 Ok(rest) => {
                     let _ = tx.send(Ok(Bytes::from(rest))).await;
                 }
-                Err(e) => tracing::error!(export = %name, error = %e, "export stopped half-way"),
+                Err(e) => {
+                    tracing::error!(export = %name, error = %e, "export stopped half-way");
+                    let _ = tx.send(Err(stopped())).await;
+                }
             }
         }
     });

@@ -1,11 +1,12 @@
 //! The supervision computations shared by the handlers and the scheduled job: a month's flags
 //! (kept once the month is over) and a week's escalation watch (kept once the week is over).
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use fengqiao_domain::identity::OrgScope;
 use fengqiao_domain::org::OrgKind;
 use fengqiao_domain::statistics::{
-    FlagScoring, Period, RankedUnit, WatchEntry, black_flag_notice, escalation_watch, month_of,
-    rank_townships, week_start,
+    Consequence, FlagScoring, Period, RankedUnit, WatchEntry, black_flag_notice, escalation_watch,
+    month_of, rank_townships, week_start,
 };
 use fengqiao_infra::db::{escalations, org, statistics as store};
 
@@ -51,7 +52,9 @@ pub async fn ranking(
             });
         }
     }
-    let (figures, county) = store::township_month(&state.db, &units, month, today).await?;
+    // The published ranking counts every petition: it is the county's, the same for everyone.
+    let (figures, county) =
+        store::township_month(&state.db, &OrgScope::All, &units, month, today).await?;
     let ranked = rank_townships(&figures, &county, &scoring);
     if is_over {
         store::store_ranking(&state.db, month.from, &ranked).await?;
@@ -85,8 +88,8 @@ pub struct Watch {
     pub computed_at: DateTime<Utc>,
 }
 
-/// The watch of the week that holds `day`, computed from the escalations recorded; a week that
-/// is over is kept (again, if late records changed it).
+/// The watch of the week that holds `day`: a week that is over is kept as first computed (by
+/// the job, or the first request) and read back; the week so far is computed on request.
 pub async fn watch(state: &AppState, day: NaiveDate, today: NaiveDate) -> Result<Watch, ApiError> {
     let start = week_start(day);
     let week = Period {
@@ -94,9 +97,23 @@ pub async fn watch(state: &AppState, day: NaiveDate, today: NaiveDate) -> Result
         to: start + Duration::days(6),
     };
     let units = org::units_of_kinds(&state.db, &WATCHED).await?;
+    let is_final = today > week.to;
+    if is_final {
+        let kept = escalations::stored_week(&state.db, start).await?;
+        if let Some(first) = kept.first() {
+            let computed_at = first.computed_at;
+            let entries = kept.into_iter().map(|w| kept_entry(w, start)).collect();
+            return Ok(Watch {
+                week,
+                is_final,
+                entries,
+                names: units,
+                computed_at,
+            });
+        }
+    }
     let weeks = escalations::weekly_counts(&state.db, &units, start, STREAK_LOOKBACK_WEEKS).await?;
     let entries = escalation_watch(&weeks, state.settings.statistics.watch_top);
-    let is_final = today > week.to;
     if is_final {
         escalations::store_week(&state.db, start, &entries).await?;
     }
@@ -107,6 +124,26 @@ pub async fn watch(state: &AppState, day: NaiveDate, today: NaiveDate) -> Result
         names: units,
         computed_at: Utc::now(),
     })
+}
+
+/// A kept week's row as the watch gives it.
+fn kept_entry(w: escalations::WeekRow, week_start: NaiveDate) -> WatchEntry {
+    let consequence = match w.consequence.as_deref() {
+        Some("named") => Some(Consequence::Named),
+        Some("talk") => Some(Consequence::Talk),
+        Some("veto") => Some(Consequence::Veto),
+        _ => None,
+    };
+    WatchEntry {
+        org_id: w.org_id,
+        escalations: u64::try_from(w.escalations).unwrap_or(0),
+        rank: u32::try_from(w.rank).unwrap_or(u32::MAX),
+        in_top: w.in_top,
+        streak: u32::try_from(w.streak).unwrap_or(0),
+        veto_year: (consequence == Some(Consequence::Veto)).then(|| week_start.iso_week().year()),
+        consequence,
+        explanation: w.explanation,
+    }
 }
 
 /// The scheduled job: keeps last month's flags and last week's watch once they are over.

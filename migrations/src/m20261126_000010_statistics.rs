@@ -53,34 +53,80 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
-        // Petitions registered before this migration: the running clock is known, the rest
-        // starts now.
+        // Petitions registered before this migration: what their dates and timelines tell.
+        // Portable SQL only (no GREATEST or max(a, b)): one update per column instead.
         let db = manager.get_connection();
-        for sql in [
-            "UPDATE petitions SET relevant_until = CASE WHEN next_deadline IS NOT NULL AND next_deadline > registered_on THEN next_deadline ELSE registered_on END",
-            "UPDATE petitions SET dispose_due = next_deadline WHERE deadline_kind = 'dispose'",
-            "UPDATE petitions SET acceptance_due = next_deadline WHERE deadline_kind = 'decide_acceptance'",
-            "UPDATE petitions SET answer_due = next_deadline WHERE deadline_kind = 'answer'",
+        let mut backfill = vec![
+            "UPDATE petitions SET relevant_until = registered_on".to_owned(),
+            "UPDATE petitions SET dispose_due = next_deadline WHERE deadline_kind = 'dispose'".into(),
+            "UPDATE petitions SET acceptance_due = next_deadline WHERE deadline_kind = 'decide_acceptance'".into(),
+            "UPDATE petitions SET answer_due = next_deadline WHERE deadline_kind = 'answer'".into(),
+            "UPDATE petitions SET disposed_on = sent_on WHERE sent_on IS NOT NULL".into(),
+            "UPDATE petitions SET acceptance_decided_on = accepted_on WHERE accepted_on IS NOT NULL".into(),
+            "UPDATE petitions SET first_answered_on = answered_on WHERE answered_on IS NOT NULL".into(),
+            "UPDATE petitions SET return_count = (SELECT COUNT(*) FROM petition_events e \
+             WHERE e.petition_id = petitions.id AND e.event = 'returned')".into(),
+            "UPDATE petitions SET reopen_count = (SELECT COUNT(*) FROM petition_events e \
+             WHERE e.petition_id = petitions.id AND e.event = 'reopened')".into(),
+        ];
+        for column in [
+            "next_deadline",
+            "sent_on",
+            "accepted_on",
+            "answered_on",
+            "review_requested_on",
+            "review_decided_on",
+            "rereview_requested_on",
+            "rereview_decided_on",
         ] {
-            db.execute_unprepared(sql).await?;
+            backfill.push(format!(
+                "UPDATE petitions SET relevant_until = {column} \
+                 WHERE {column} IS NOT NULL AND {column} > relevant_until"
+            ));
         }
+        for sql in backfill {
+            db.execute_unprepared(&sql).await?;
+        }
+        // A period's petitions of a unit (as the township they happened in, or as the body
+        // handling them), or of the county; a unit's open obligations.
         for (name, cols) in [
             (
                 "idx_petitions_township_relevant",
-                ["township_id", "relevant_until"],
+                &["township_id", "relevant_until"][..],
             ),
             (
                 "idx_petitions_handling_relevant",
-                ["handling_org_id", "relevant_until"],
+                &["handling_org_id", "relevant_until"][..],
+            ),
+            (
+                "idx_petitions_township_open",
+                &["township_id", "sort_deadline"][..],
+            ),
+            (
+                "idx_petitions_handling_open",
+                &["handling_org_id", "sort_deadline"][..],
             ),
         ] {
             let mut index = Index::create();
             index.name(name).table("petitions");
             for col in cols {
-                index.col(col);
+                index.col(*col);
             }
             manager.create_index(index.to_owned()).await?;
         }
+        // The county's petitions of a period. Partial on a condition that always holds and
+        // that only the county's query states: a unit's query cannot use it, so the planner
+        // never prefers a scan of the whole county's period to the unit's own index.
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_petitions_relevant")
+                    .table("petitions")
+                    .col("relevant_until")
+                    .and_where(Expr::col("version").gte(0))
+                    .to_owned(),
+            )
+            .await?;
 
         manager
             .create_table(
@@ -184,6 +230,9 @@ impl MigrationTrait for Migration {
         for name in [
             "idx_petitions_township_relevant",
             "idx_petitions_handling_relevant",
+            "idx_petitions_relevant",
+            "idx_petitions_township_open",
+            "idx_petitions_handling_open",
         ] {
             manager
                 .drop_index(Index::drop().name(name).table("petitions").to_owned())

@@ -4,7 +4,9 @@
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use fengqiao_domain::error::Validator;
-use fengqiao_domain::identity::{IdCardNumber, PersonName, Role, mask_id_number, mask_name};
+use fengqiao_domain::identity::{
+    IdCardNumber, OrgScope, PersonName, Role, mask_id_number, mask_name,
+};
 use fengqiao_domain::statistics::{Consequence, EscalationLevel, Period, WatchEntry};
 use fengqiao_domain::{DomainError, Text};
 use fengqiao_infra::db::audit::{Actor, Event, Origin};
@@ -69,6 +71,26 @@ pub struct EscalationView {
     pub created_at: DateTime<FixedOffset>,
 }
 
+/// Drops the link to a petition, and the note, when the viewer may not see that petition (an
+/// accusation against the viewer's own organisation must not surface through its escalation).
+async fn for_viewer(
+    state: &AppState,
+    viewer: &OrgScope,
+    mut row: EscalationRow,
+) -> Result<EscalationRow, ApiError> {
+    if let Some(id) = row.petition_id {
+        let visible = match fengqiao_infra::db::petitions::get(&state.db, id).await? {
+            Some(p) => fengqiao_infra::db::petitions::visible_to(&state.db, viewer, &p).await?,
+            None => false,
+        };
+        if !visible {
+            row.petition_id = None;
+            row.note = None;
+        }
+    }
+    Ok(row)
+}
+
 pub fn view_of(state: &AppState, row: EscalationRow) -> Result<EscalationView, ApiError> {
     let open = |context: &str, sealed: &str| {
         state
@@ -96,10 +118,13 @@ pub fn view_of(state: &AppState, row: EscalationRow) -> Result<EscalationView, A
     })
 }
 
-/// Checks and records an escalation, audited with it; shared by staff and integrators.
+/// Checks and records an escalation, audited with it; shared by staff and integrators. The home
+/// organisation must lie in `home_scope`: staff record only their own subtree's people (a
+/// township cannot add to a rival's count).
 /// `Ok((view, false))`: the recorder had already sent this external id.
 pub async fn record(
     state: &AppState,
+    home_scope: &OrgScope,
     actor: &Actor,
     origin: &Origin,
     body: RecordEscalation,
@@ -134,7 +159,7 @@ pub async fn record(
     }
     let (name, id_number) = v.finish(|| Some((name?, id_number?)))?;
     // The home organisation and the petition must exist.
-    fengqiao_infra::db::org::get(&state.db, body.home_org_id)
+    fengqiao_infra::db::org::get_in(&state.db, home_scope, body.home_org_id)
         .await
         .map_err(|e| match e {
             fengqiao_infra::db::StoreError::Rule(DomainError::NotFound { .. }) => {
@@ -224,6 +249,7 @@ pub async fn record_by_staff(
     staff.require_any(&[Role::Registrar, Role::Supervisor, Role::Administrator])?;
     let (view, _) = record(
         &state,
+        &staff.scope(),
         &staff.actor(),
         &origin.0,
         body.0,
@@ -268,7 +294,11 @@ pub struct EscalationsPage {
     params(EscalationsQuery),
     security(("staff_bearer" = [])),
     responses(
-        (status = 200, description = "A page (or the whole period as CSV/XLSX)", body = EscalationsPage),
+        (status = 200, description = "A page (or the whole period as CSV/XLSX)", content(
+            (EscalationsPage = "application/json"),
+            (String = "text/csv"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        )),
         (status = 404, description = "No such organisation in the caller's scope (`org_unit_not_found`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A bad range", body = Problem, content_type = "application/problem+json")
     )
@@ -281,6 +311,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
     let (scope, _) = scope_of(&state, &staff, q.org_unit_id).await?;
+    let viewer = staff.scope();
     let period = period_of(None, q.date, q.from, q.to)?;
     let format = q.format.unwrap_or_default();
     if format != ExportFormat::Json {
@@ -291,7 +322,7 @@ pub async fn list(
             let done = page.len() < 500;
             after = page.last().map(|r| r.id);
             for row in page {
-                let v = view_of(&state, row)?;
+                let v = view_of(&state, for_viewer(&state, &viewer, row).await?)?;
                 rows.push(vec![
                     Cell::Date(v.occurred_on),
                     Cell::Text(text_of(&v.level)),
@@ -328,10 +359,10 @@ pub async fn list(
     } else {
         None
     };
-    let items = rows
-        .into_iter()
-        .map(|r| view_of(&state, r))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        items.push(view_of(&state, for_viewer(&state, &viewer, row).await?)?);
+    }
     Ok(HttpResponse::Ok().json(EscalationsPage { items, next_cursor }))
 }
 
@@ -401,7 +432,11 @@ fn watch_row(e: WatchEntry, names: &[(Uuid, String, String)]) -> WatchRow {
     operation_id = "getEscalationWatch",
     params(WatchQuery),
     security(("staff_bearer" = [])),
-    responses((status = 200, description = "The week's watch (or CSV/XLSX)", body = WatchView))
+    responses((status = 200, description = "The week's watch (or CSV/XLSX)", content(
+            (WatchView = "application/json"),
+            (String = "text/csv"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        )))
 )]
 #[get("/escalations/watch")]
 pub async fn watch(
@@ -412,7 +447,8 @@ pub async fn watch(
     staff.require_any(&READERS)?;
     let q = query.0;
     let today = today();
-    let w = crate::statistics::watch(&state, q.date.unwrap_or(today), today).await?;
+    let day = super::statistics::day_param("date", q.date)?.unwrap_or(today);
+    let w = crate::statistics::watch(&state, day, today).await?;
     let units: Vec<WatchRow> = w
         .entries
         .into_iter()

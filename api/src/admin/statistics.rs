@@ -32,6 +32,27 @@ pub fn today() -> NaiveDate {
     fengqiao_domain::calendar::local_date(Utc::now())
 }
 
+/// A day a client names: between 2000 and 2100, so date arithmetic never leaves the calendar.
+pub fn day_param(
+    field: &'static str,
+    day: Option<NaiveDate>,
+) -> Result<Option<NaiveDate>, ApiError> {
+    let lowest = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(NaiveDate::MIN);
+    let highest = NaiveDate::from_ymd_opt(2100, 12, 31).unwrap_or(NaiveDate::MAX);
+    match day {
+        Some(d) if d < lowest || d > highest => Err(DomainError::invalid(
+            field,
+            "date_out_of_range",
+            Text::new(
+                "日期须在 2000 年至 2100 年之间",
+                "dates run from 2000 to 2100",
+            ),
+        )
+        .into()),
+        other => Ok(other),
+    }
+}
+
 /// The period asked for: `from`..`to`, or the `granularity` (default month) holding `date`
 /// (default today).
 pub fn period_of(
@@ -40,6 +61,11 @@ pub fn period_of(
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
 ) -> Result<Period, ApiError> {
+    let (date, from, to) = (
+        day_param("date", date)?,
+        day_param("from", from)?,
+        day_param("to", to)?,
+    );
     match (from, to) {
         (Some(from), Some(to)) => Ok(Period::range(from, to).map_err(DomainError::from)?),
         (None, None) => Ok(Period::of(
@@ -143,7 +169,11 @@ fn rate_rows(counts: &RawCounts) -> Vec<Vec<Cell>> {
     params(FiguresQuery),
     security(("staff_bearer" = [])),
     responses(
-        (status = 200, description = "The figures (or a CSV/XLSX table of the rates)", body = FiguresView),
+        (status = 200, description = "The figures (or a CSV/XLSX table of the rates)", content(
+            (FiguresView = "application/json"),
+            (String = "text/csv"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        )),
         (status = 404, description = "No such organisation in the caller's scope (`org_unit_not_found`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A reversed, incomplete or too long range (`range_reversed`, `range_incomplete`, `range_too_long`)", body = Problem, content_type = "application/problem+json")
     )
@@ -160,7 +190,8 @@ pub async fn figures(
     let due_soon = state.settings.petition.due_soon_days;
     let format = q.format.unwrap_or_default();
     if format != ExportFormat::Json {
-        let counts = store::raw_counts(&state.db, &scope, period, today(), due_soon).await?;
+        let counts =
+            store::raw_counts(&state.db, &scope, &staff.scope(), period, today(), due_soon).await?;
         let name = unit.as_ref().map_or("全县", |u| u.name.as_str());
         return exports::table(
             format,
@@ -169,7 +200,8 @@ pub async fn figures(
             &rate_rows(&counts),
         );
     }
-    let figures = store::figures(&state.db, &scope, period, today(), due_soon).await?;
+    let figures =
+        store::figures(&state.db, &scope, &staff.scope(), period, today(), due_soon).await?;
     Ok(HttpResponse::Ok().json(FiguresView {
         org_unit_id: unit.as_ref().map(|u| u.id),
         org_unit_name: unit.map(|u| u.name),
@@ -380,7 +412,11 @@ pub struct PetitionsBehindPage {
     params(DrillDownQuery),
     security(("staff_bearer" = [])),
     responses(
-        (status = 200, description = "A page of petitions (or all of them as CSV/XLSX, streamed)", body = PetitionsBehindPage),
+        (status = 200, description = "A page of petitions (or all of them as CSV/XLSX, streamed)", content(
+            (PetitionsBehindPage = "application/json"),
+            (String = "text/csv"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        )),
         (status = 404, description = "No such organisation in the caller's scope (`org_unit_not_found`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A bad range (`range_reversed`, `range_incomplete`, `range_too_long`)", body = Problem, content_type = "application/problem+json")
     )
@@ -490,7 +526,11 @@ pub struct UnitsView {
     params(UnitsQuery),
     security(("staff_bearer" = [])),
     responses(
-        (status = 200, description = "One row per township or street (or CSV/XLSX)", body = UnitsView),
+        (status = 200, description = "One row per township or street (or CSV/XLSX)", content(
+            (UnitsView = "application/json"),
+            (String = "text/csv"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        )),
         (status = 422, description = "A bad range", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -503,8 +543,14 @@ pub async fn townships(
     staff.require_any(&READERS)?;
     let q = query.0;
     let period = period_of(q.granularity, q.date, q.from, q.to)?;
-    let units = org::units_of_kinds(&state.db, &[OrgKind::Township, OrgKind::Street]).await?;
-    let (per_unit, _) = store::township_month(&state.db, &units, period, today()).await?;
+    // Only the units the caller's own subtree covers, counted as the caller may see them.
+    let viewer = staff.scope();
+    let units: Vec<_> = org::units_of_kinds(&state.db, &[OrgKind::Township, OrgKind::Street])
+        .await?
+        .into_iter()
+        .filter(|u| viewer.covers(&u.2))
+        .collect();
+    let (per_unit, _) = store::township_month(&state.db, &viewer, &units, period, today()).await?;
     let rows: Vec<UnitRow> = per_unit
         .iter()
         .map(|u| UnitRow {
@@ -610,7 +656,12 @@ const TREND_METRICS: [(Metric, &str); 5] = [
     params(TrendQuery),
     security(("staff_bearer" = [])),
     responses(
-        (status = 200, description = "The months, oldest first (or CSV/XLSX, or an SVG line chart)", body = TrendView),
+        (status = 200, description = "The months, oldest first (or CSV/XLSX, or an SVG line chart)", content(
+            (TrendView = "application/json"),
+            (String = "text/csv"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (String = "image/svg+xml")
+        )),
         (status = 404, description = "No such organisation in the caller's scope (`org_unit_not_found`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`months` out of range (`invalid_months`)", body = Problem, content_type = "application/problem+json")
     )
@@ -636,7 +687,8 @@ pub async fn trend(
     let due_soon = state.settings.petition.due_soon_days;
     let mut points = Vec::new();
     for month in Period::months_ending(today, count) {
-        let c = store::raw_counts(&state.db, &scope, month, today, due_soon).await?;
+        let c =
+            store::raw_counts(&state.db, &scope, &staff.scope(), month, today, due_soon).await?;
         points.push(TrendPoint {
             month: month.label(),
             registered: c.registered,
@@ -752,7 +804,12 @@ pub struct FlagsView {
     operation_id = "getMonthlyFlags",
     params(FlagsQuery),
     security(("staff_bearer" = [])),
-    responses((status = 200, description = "The ranking (or CSV/XLSX, or an SVG bar chart)", body = FlagsView))
+    responses((status = 200, description = "The ranking (or CSV/XLSX, or an SVG bar chart)", content(
+            (FlagsView = "application/json"),
+            (String = "text/csv"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (String = "image/svg+xml")
+        )))
 )]
 #[get("/statistics/flags")]
 pub async fn flags(
@@ -763,7 +820,8 @@ pub async fn flags(
     staff.require_any(&READERS)?;
     let q = query.0;
     let today = today();
-    let ranking = crate::statistics::ranking(&state, q.date.unwrap_or(today), today).await?;
+    let day = day_param("date", q.date)?.unwrap_or(today);
+    let ranking = crate::statistics::ranking(&state, day, today).await?;
     let label = ranking.month.label();
     match q.format.unwrap_or_default() {
         ChartFormat::Json => Ok(HttpResponse::Ok().json(FlagsView {

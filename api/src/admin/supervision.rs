@@ -499,7 +499,11 @@ const SUPERVISED_HEADER: [&str; 6] = ["受理编号", "标题", "状态", "期�
     params(DeadlinesQuery),
     security(("staff_bearer" = [])),
     responses(
-        (status = 200, description = "The petitions (or CSV/XLSX)", body = SupervisedList),
+        (status = 200, description = "The petitions (or CSV/XLSX)", content(
+            (SupervisedList = "application/json"),
+            (String = "text/csv"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        )),
         (status = 404, description = "No such organisation in the caller's scope (`org_unit_not_found`)", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -563,7 +567,11 @@ pub struct LeaderCasesQuery {
     params(LeaderCasesQuery),
     security(("staff_bearer" = [])),
     responses(
-        (status = 200, description = "The cases (or CSV/XLSX)", body = SupervisedList),
+        (status = 200, description = "The cases (or CSV/XLSX)", content(
+            (SupervisedList = "application/json"),
+            (String = "text/csv"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        )),
         (status = 404, description = "No such organisation in the caller's scope (`org_unit_not_found`)", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -626,7 +634,11 @@ pub struct OrdersList {
     params(OrdersQuery),
     security(("staff_bearer" = [])),
     responses(
-        (status = 200, description = "The orders (or CSV/XLSX)", body = OrdersList),
+        (status = 200, description = "The orders (or CSV/XLSX)", content(
+            (OrdersList = "application/json"),
+            (String = "text/csv"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        )),
         (status = 404, description = "No such organisation in the caller's scope (`org_unit_not_found`)", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -727,7 +739,11 @@ pub struct WeeklyView {
     params(WeeklyQuery),
     security(("staff_bearer" = [])),
     responses(
-        (status = 200, description = "One row per organisation (or CSV/XLSX)", body = WeeklyView),
+        (status = 200, description = "One row per organisation (or CSV/XLSX)", content(
+            (WeeklyView = "application/json"),
+            (String = "text/csv"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        )),
         (status = 404, description = "No such organisation in the caller's scope (`org_unit_not_found`)", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -739,7 +755,10 @@ pub async fn weekly(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
     let (_, unit) = scope_of(&state, &staff, q.org_unit_id).await?;
-    let week = Period::of(Granularity::Week, q.date.unwrap_or_else(today));
+    let week = Period::of(
+        Granularity::Week,
+        super::statistics::day_param("date", q.date)?.unwrap_or_else(today),
+    );
     let units: Vec<(Uuid, String, String)> = match unit {
         Some(u) => vec![(u.id, u.name, u.path)],
         None => {
@@ -759,6 +778,7 @@ pub async fn weekly(
         let progress = stats::weekly_progress(
             &state.db,
             &Scope::Subtree(path),
+            &staff.scope(),
             week,
             today(),
             state.settings.petition.due_soon_days,

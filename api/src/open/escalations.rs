@@ -2,7 +2,7 @@
 //! idempotent by their own id.
 
 use actix_web::{HttpResponse, post, web};
-use fengqiao_domain::identity::ClientScope;
+use fengqiao_domain::identity::{ClientScope, OrgScope};
 use fengqiao_domain::{DomainError, Text};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -59,6 +59,7 @@ pub async fn report(
     }
     let (view, created) = record(
         &state,
+        &OrgScope::All,
         &client.actor(),
         &origin.0,
         body.escalation,

@@ -556,11 +556,15 @@ async fn three_weeks_running_in_the_top_three_is_a_veto_and_integrators_report_o
     let report = json!({"external_id": "HN-0001", "escalation": {
         "occurred_on": this_week - Days::new(5), "level": "province", "person_name": "赵六",
         "home_org_id": other, "registered_petition": true}});
-    let first = app
-        .post_json_as("/api/v1/open/escalations", token, &report)
-        .await;
-    assert_eq!(first.status(), 201);
-    let first: Value = first.json().await.unwrap();
+    // Two deliveries at once, then a third: one record.
+    let (a, b) = tokio::join!(
+        app.post_json_as("/api/v1/open/escalations", token, &report),
+        app.post_json_as("/api/v1/open/escalations", token, &report)
+    );
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 201]);
+    let first: Value = a.json().await.unwrap();
     let second = app
         .post_json_as("/api/v1/open/escalations", token, &report)
         .await;
@@ -729,4 +733,108 @@ async fn supervision_lists_show_what_is_late_and_the_week_in_a_sentence() {
         .await
         .unwrap();
     assert_eq!(orders["items"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn the_accused_never_counts_its_accusations_and_staff_stay_in_their_subtree() {
+    let (app, _) = spawn_demo_app().await;
+    let citizen = app.dev_citizen("stats-whistle").await;
+    let token = citizen["access_token"].as_str().unwrap();
+    app.put_json_as(
+        "/api/v1/me/real-name",
+        token,
+        &json!({"name": "张小三", "id_number": "11010519491231002X", "phone": "13800138000"}),
+    )
+    .await;
+    let guandu = app.org_id("410122-101").await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/petitions"))
+        .bearer_auth(token)
+        .header("idempotency-key", "stats-accusation-1")
+        .json(&json!({
+            "kind": "complaint", "category_code": "accusation",
+            "title": "举报村干部违规占用集体土地", "content": "举报某村干部违规占用集体土地建房，请求依法查处。",
+            "township_id": guandu, "accused_org_id": guandu,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let _ordinary = submit(&app, token, 2).await;
+
+    let accused = staff_in(&app, "l.guandu", "410122-101", &[Role::Leader]).await;
+    let county = staff_in(&app, "l.county", "410122", &[Role::Leader]).await;
+    let registered = |body: Value| body["figures"]["registered"].as_u64().unwrap();
+    let own: Value = app
+        .get_as("/api/v1/admin/statistics/figures?granularity=day", &accused)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(registered(own), 1, "the accused township does not count it");
+    let all: Value = app
+        .get_as(
+            &format!("/api/v1/admin/statistics/figures?granularity=day&org_unit_id={guandu}"),
+            &county,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(registered(all), 2, "the county does");
+    let listed: Value = app
+        .get_as(
+            "/api/v1/admin/statistics/petitions?figure=registered&granularity=day",
+            &accused,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+
+    // A township sees its own row of the comparison only; another township's figures are 404.
+    let side: Value = app
+        .get_as("/api/v1/admin/statistics/townships", &accused)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rows = side["units"].as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["org_unit_id"], json!(guandu));
+    let other = app.org_id("410122-102").await;
+    let res = app
+        .get_as(
+            &format!("/api/v1/admin/statistics/figures?org_unit_id={other}"),
+            &accused,
+        )
+        .await;
+    assert_eq!(res.status(), 404);
+
+    // A township's registrar records only its own people's escalations.
+    let registrar = staff_in(&app, "r.guandu", "410122-101", &[Role::Registrar]).await;
+    let res = app
+        .post_json_as(
+            "/api/v1/admin/escalations",
+            &registrar,
+            &json!({
+            "occurred_on": today(), "level": "city", "person_name": "王五",
+            "home_org_id": other, "registered_petition": false}),
+        )
+        .await;
+    assert_eq!(
+        problem(res, 422).await["errors"][0]["code"],
+        "unknown_org_unit"
+    );
+
+    // Dates outside the calendar the service keeps are a 422, not a crash.
+    let res = app
+        .get_as("/api/v1/admin/statistics/flags?date=2999-01-01", &county)
+        .await;
+    assert_eq!(
+        problem(res, 422).await["errors"][0]["code"],
+        "date_out_of_range"
+    );
 }

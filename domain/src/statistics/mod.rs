@@ -165,6 +165,7 @@ pub enum Metric {
     /// 复查率
     ReviewRate,
     /// 复核率
+    #[serde(rename = "rereview_rate")]
     ReReviewRate,
 }
 
@@ -320,6 +321,33 @@ pub struct RawCounts {
 }
 
 impl RawCounts {
+    /// Adds another set's counters (the store sums groups of one pass).
+    pub fn add(&mut self, o: &RawCounts) {
+        self.registered += o.registered;
+        self.online += o.online;
+        self.repeats += o.repeats;
+        self.disposal_due += o.disposal_due;
+        self.disposal_on_time += o.disposal_on_time;
+        self.acceptance_due += o.acceptance_due;
+        self.acceptance_on_time += o.acceptance_on_time;
+        self.answer_due += o.answer_due;
+        self.answer_on_time += o.answer_on_time;
+        self.answered += o.answered;
+        self.answered_rateable += o.answered_rateable;
+        self.rated += o.rated;
+        self.satisfied += o.satisfied;
+        self.sent += o.sent;
+        self.returned += o.returned;
+        self.first_answered += o.first_answered;
+        self.reopened += o.reopened;
+        self.review_requested += o.review_requested;
+        self.review_decided += o.review_decided;
+        self.rereview_requested += o.rereview_requested;
+        self.open += o.open;
+        self.due_soon += o.due_soon;
+        self.overdue += o.overdue;
+    }
+
     /// (numerator, denominator) of a metric.
     pub fn sides(&self, metric: Metric) -> (u64, u64) {
         match metric {

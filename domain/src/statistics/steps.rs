@@ -64,12 +64,34 @@ impl Steps {
             s.acceptance_decided_on = Some(today);
         }
         match event {
+            // A withdrawal ends the obligation that was running: one whose last day is still
+            // ahead is no longer owed; one already missed stays missed.
+            "withdrawn" => {
+                let ended = |due: &mut Option<NaiveDate>, done: bool| {
+                    if !done && due.is_some_and(|d| d >= today) {
+                        *due = None;
+                    }
+                };
+                match from {
+                    PetitionState::Registered => ended(&mut s.dispose_due, s.disposed_on.is_some()),
+                    PetitionState::AwaitingAcceptance => {
+                        ended(&mut s.acceptance_due, s.acceptance_decided_on.is_some())
+                    }
+                    PetitionState::InHandling => ended(&mut s.answer_due, false),
+                    _ => {}
+                }
+            }
+            // The body objected in time: its acceptance obligation ends with the return.
+            "returned" => {
+                s.return_count += 1;
+                s.acceptance_due = None;
+                s.acceptance_decided_on = None;
+            }
             "answered" => {
                 s.first_answered_on.get_or_insert(today);
                 s.days_to_answer =
                     Some(i32::try_from((today - registered_on).num_days()).unwrap_or(i32::MAX));
             }
-            "returned" => s.return_count += 1,
             "reopened" => s.reopen_count += 1,
             _ => {}
         }
@@ -140,6 +162,18 @@ mod tests {
         );
         assert_eq!(s.return_count, 1);
         assert_eq!(s.disposed_on, Some(day("2026-01-10")));
+        assert!(
+            s.after(
+                S::AwaitingAcceptance,
+                "returned",
+                reg,
+                day("2026-01-15"),
+                None
+            )
+            .acceptance_due
+            .is_none(),
+            "a return ends the body's acceptance obligation"
+        );
         assert_eq!(s.acceptance_due, Some(day("2026-01-29")));
         let s = s.after(
             S::AwaitingAcceptance,
@@ -168,6 +202,37 @@ mod tests {
         assert_eq!(s.days_to_answer, Some(50));
         assert_eq!(s.answer_due, Some(day("2026-04-11")));
         assert_eq!(s.relevant_until, day("2026-04-11"));
+    }
+
+    #[test]
+    fn a_withdrawal_ends_the_running_obligation_unless_it_was_already_missed() {
+        let reg = day("2026-01-05");
+        let handling = Steps::registered(reg, Some(day("2026-01-20")))
+            .after(
+                S::Registered,
+                "forwarded",
+                reg,
+                day("2026-01-06"),
+                Some(&due(DeadlineKind::DecideAcceptance, "2026-01-21")),
+            )
+            .after(
+                S::AwaitingAcceptance,
+                "accepted",
+                reg,
+                day("2026-01-07"),
+                Some(&due(DeadlineKind::Answer, "2026-03-09")),
+            );
+        let early = handling.after(S::InHandling, "withdrawn", reg, day("2026-02-01"), None);
+        assert_eq!(early.answer_due, None);
+        let late = handling.after(S::InHandling, "withdrawn", reg, day("2026-03-20"), None);
+        assert_eq!(late.answer_due, Some(day("2026-03-09")));
+        // Withdrawn before disposal: the disposal is no longer owed.
+        let s = Steps::registered(reg, Some(day("2026-01-20")));
+        assert_eq!(
+            s.after(S::Registered, "withdrawn", reg, day("2026-01-08"), None)
+                .dispose_due,
+            None
+        );
     }
 
     #[test]

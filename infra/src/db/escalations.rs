@@ -3,10 +3,9 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use fengqiao_domain::statistics::{Period, WatchEntry, WeekCounts};
 use fengqiao_domain::{DomainError, Text};
-use sea_orm::sea_query::Cond;
+use sea_orm::sea_query::{Cond, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -44,8 +43,11 @@ pub async fn record(
     }
     let recorded_by = e.recorded_by.clone();
     let external_id = e.external_id.clone();
-    let inserted = escalation::ActiveModel {
-        id: Set(Uuid::now_v7()),
+    let id = Uuid::now_v7();
+    // ON CONFLICT DO NOTHING: a concurrent delivery of the same external id neither fails nor
+    // aborts the surrounding transaction (PostgreSQL would, on a unique violation).
+    let inserted = escalation::Entity::insert(escalation::ActiveModel {
+        id: Set(id),
         occurred_on: Set(e.occurred_on),
         level: Set(e.level),
         person_name: Set(e.person_name),
@@ -58,17 +60,24 @@ pub async fn record(
         recorded_by: Set(e.recorded_by),
         external_id: Set(e.external_id),
         created_at: Set(e.now),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            escalation::Column::RecordedBy,
+            escalation::Column::ExternalId,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    if inserted == 0 {
+        return by_external_id(db, &recorded_by, external_id.as_deref())
+            .await?
+            .map(|first| (first, false))
+            .ok_or_else(|| StoreError::Corrupt("an escalation conflicted with nothing".into()));
     }
-    .insert(db)
-    .await;
-    match inserted {
-        Ok(row) => Ok((row, true)),
-        // Two deliveries of the same external id at once: the loser returns the winner's.
-        Err(err) => match by_external_id(db, &recorded_by, external_id.as_deref()).await? {
-            Some(existing) => Ok((existing, false)),
-            None => Err(err.into()),
-        },
-    }
+    Ok((get(db, id).await?, true))
 }
 
 async fn by_external_id(
@@ -157,21 +166,14 @@ pub async fn weekly_counts(
     Ok(out)
 }
 
-/// Keeps the watch of a finished week, replacing an earlier computation of it (an escalation
-/// recorded late changes the week; the stored rows say when they were computed).
-pub async fn store_week<C>(
-    db: &C,
+/// Keeps the watch of a finished week as first computed: what was announced for a week does
+/// not change under it (as with the monthly flags). A concurrent computation of the same week
+/// is dropped, not an error.
+pub async fn store_week(
+    db: &impl ConnectionTrait,
     week_start: NaiveDate,
     entries: &[WatchEntry],
-) -> Result<(), StoreError>
-where
-    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
-{
-    let txn = db.begin().await?;
-    escalation_week::Entity::delete_many()
-        .filter(escalation_week::Column::WeekStart.eq(week_start))
-        .exec(&txn)
-        .await?;
+) -> Result<(), StoreError> {
     let now = Utc::now();
     let rows: Vec<escalation_week::ActiveModel> = entries
         .iter()
@@ -189,10 +191,17 @@ where
         .collect();
     if !rows.is_empty() {
         escalation_week::Entity::insert_many(rows)
-            .exec(&txn)
+            .on_conflict(
+                OnConflict::columns([
+                    escalation_week::Column::WeekStart,
+                    escalation_week::Column::OrgId,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(db)
             .await?;
     }
-    txn.commit().await?;
     Ok(())
 }
 

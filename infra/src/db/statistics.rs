@@ -20,7 +20,7 @@ use super::StoreError;
 use super::entities::{
     escalation, flag_ranking, org_unit, petition, petition_event, supervision_order,
 };
-use super::petitions::PetitionRow;
+use super::petitions::{NO_DEADLINE, PetitionRow};
 use petition::Column as P;
 
 /// Whose petitions: the county's, or those that happened in or are handled by a unit's subtree.
@@ -39,14 +39,43 @@ impl Scope {
         }
     }
 
-    fn condition(&self) -> Cond {
-        match self {
-            Scope::County => Cond::all(),
+    /// The condition on petitions. A subtree is resolved to its units first, so the database
+    /// sees plain lists and can use the (unit, day) indexes on both columns.
+    ///
+    /// `viewer` is whose eyes the figures are for: accusations against the viewer's own
+    /// organisation or one above it are neither counted nor listed, so no count can point at
+    /// an accuser the lists hide.
+    async fn condition(
+        &self,
+        db: &impl ConnectionTrait,
+        viewer: &OrgScope,
+    ) -> Result<Cond, StoreError> {
+        Ok(Cond::all()
+            .add(self.units(db).await?)
+            .add(hide_accused(viewer)))
+    }
+
+    async fn units(&self, db: &impl ConnectionTrait) -> Result<Cond, StoreError> {
+        // A county-level unit's subtree is the county: no list of every unit.
+        let scope = match self {
+            Scope::Subtree(path) if path.matches('/').count() <= 2 => &Scope::County,
+            other => other,
+        };
+        match scope {
+            // `version >= 0` always holds: it is the predicate of the county-wide index
+            // (see the migration), stated here so that this query, and only this, can use it.
+            Scope::County => Ok(Cond::all().add(P::Version.gte(0))),
             Scope::Subtree(path) => {
-                let units = || units_under(path);
-                Cond::any()
-                    .add(P::TownshipId.in_subquery(units()))
-                    .add(P::HandlingOrgId.in_subquery(units()))
+                let units: Vec<Uuid> = org_unit::Entity::find()
+                    .select_only()
+                    .column(org_unit::Column::Id)
+                    .filter(org_unit::Column::Path.starts_with(path.as_str()))
+                    .into_tuple()
+                    .all(db)
+                    .await?;
+                Ok(Cond::any()
+                    .add(P::TownshipId.is_in(units.clone()))
+                    .add(P::HandlingOrgId.is_in(units)))
             }
         }
     }
@@ -128,7 +157,9 @@ pub fn sides(metric: Metric, period: Period, today: NaiveDate) -> (Cond, Cond) {
 
 /// The open obligations as of today, by how they stand.
 fn snapshot(figure: CountFigure, today: NaiveDate, due_soon_days: u32) -> Cond {
-    let open = Cond::all().add(P::NextDeadline.is_not_null());
+    // Equivalent to a next deadline being set (the work list's sort key stands in for "none"),
+    // and served by the (unit, sort_deadline) and work-list indexes.
+    let open = Cond::all().add(P::SortDeadline.lt(NO_DEADLINE));
     match figure {
         CountFigure::Open => open,
         CountFigure::DueSoon => open
@@ -154,6 +185,11 @@ fn count_if(cond: Cond) -> Expr {
 #[derive(Debug, FromQueryResult)]
 struct SumsRow {
     group_id: Option<Uuid>,
+    channel: Option<String>,
+    kind: Option<String>,
+    category_code: Option<String>,
+    matter_category: Option<String>,
+    checkpoint: Option<String>,
     registered: Option<i64>,
     online: Option<i64>,
     repeats: Option<i64>,
@@ -211,23 +247,49 @@ impl SumsRow {
 }
 
 /// The period's sums, per township when `by_township`, else for the whole scope.
+/// How the period's sums are grouped.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Grouping {
+    /// One row.
+    Total,
+    /// A row per township.
+    Township,
+    /// A row per (channel, kind, category, class, checkpoint): the sums and the breakdowns in
+    /// one pass.
+    Dimensions,
+}
+
+const DIMENSIONS: [(P, &str); 5] = [
+    (P::Channel, "channel"),
+    (P::Kind, "kind"),
+    (P::CategoryCode, "category_code"),
+    (P::MatterCategory, "matter_category"),
+    (P::Checkpoint, "checkpoint"),
+];
+
 fn sums_query(
-    scope: &Scope,
+    scope: Cond,
     period: Period,
     today: NaiveDate,
-    by_township: bool,
+    grouping: Grouping,
 ) -> sea_orm::Select<petition::Entity> {
     let side = |m: Metric| sides(m, period, today);
     let mut q = petition::Entity::find()
         .select_only()
-        .filter(scope.condition())
+        .filter(scope)
         .filter(may_count(period));
-    if by_township {
-        q = q
+    q = match grouping {
+        Grouping::Township => q
             .column_as(P::TownshipId, "group_id")
-            .group_by(P::TownshipId);
-    } else {
-        q = q.column_as(Expr::val(Option::<Uuid>::None), "group_id");
+            .group_by(P::TownshipId),
+        _ => q.column_as(Expr::val(Option::<Uuid>::None), "group_id"),
+    };
+    for (column, name) in DIMENSIONS {
+        q = if grouping == Grouping::Dimensions {
+            q.column_as(column, name).group_by(column)
+        } else {
+            q.column_as(Expr::val(Option::<String>::None), name)
+        };
     }
     let (online, registered) = side(Metric::OnlineShare);
     let (repeats, _) = side(Metric::RepeatRate);
@@ -276,14 +338,14 @@ struct SnapshotRow {
 
 async fn snapshot_counts(
     db: &impl ConnectionTrait,
-    scope: &Scope,
+    in_scope: &Cond,
     today: NaiveDate,
     due_soon_days: u32,
 ) -> Result<(u64, u64, u64), StoreError> {
     let row = petition::Entity::find()
         .select_only()
-        .filter(scope.condition())
-        .filter(P::NextDeadline.is_not_null())
+        .filter(in_scope.clone())
+        .filter(P::SortDeadline.lt(NO_DEADLINE))
         .column_as(
             count_if(snapshot(CountFigure::Open, today, due_soon_days)),
             "open",
@@ -306,24 +368,20 @@ async fn snapshot_counts(
 pub async fn raw_counts(
     db: &impl ConnectionTrait,
     scope: &Scope,
+    viewer: &OrgScope,
     period: Period,
     today: NaiveDate,
     due_soon_days: u32,
 ) -> Result<RawCounts, StoreError> {
-    let row = sums_query(scope, period, today, false)
+    let in_scope = scope.condition(db, viewer).await?;
+    let row = sums_query(in_scope.clone(), period, today, Grouping::Total)
         .into_model::<SumsRow>()
         .one(db)
         .await?;
     let mut counts = row.map(|r| r.counts()).unwrap_or_default();
     (counts.open, counts.due_soon, counts.overdue) =
-        snapshot_counts(db, scope, today, due_soon_days).await?;
+        snapshot_counts(db, &in_scope, today, due_soon_days).await?;
     Ok(counts)
-}
-
-#[derive(Debug, FromQueryResult)]
-struct GroupRow {
-    value: Option<String>,
-    petitions: Option<i64>,
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -332,48 +390,57 @@ struct DaysRow {
     petitions: Option<i64>,
 }
 
-/// Everything a dashboard shows for one scope and period.
+/// Everything a dashboard shows for one scope and period: three queries, run at once on
+/// their own connections.
 pub async fn figures(
     db: &impl ConnectionTrait,
     scope: &Scope,
+    viewer: &OrgScope,
     period: Period,
     today: NaiveDate,
     due_soon_days: u32,
 ) -> Result<Figures, StoreError> {
-    let counts = raw_counts(db, scope, period, today, due_soon_days).await?;
-    let mut breakdowns = Breakdowns::default();
-    for (column, into) in [
-        (P::Channel, &mut breakdowns.by_channel),
-        (P::Kind, &mut breakdowns.by_kind),
-        (P::CategoryCode, &mut breakdowns.by_category),
-        (P::MatterCategory, &mut breakdowns.by_class),
-        (P::Checkpoint, &mut breakdowns.by_checkpoint),
-    ] {
-        let rows = petition::Entity::find()
-            .select_only()
-            .column_as(column, "value")
-            .column_as(Expr::from(Func::count(Expr::col(P::Id))), "petitions")
-            .filter(scope.condition())
-            .filter(within(P::RegisteredOn, period))
-            .group_by(column)
-            .into_model::<GroupRow>()
-            .all(db)
-            .await?;
-        for row in rows {
-            into.insert(row.value.unwrap_or_default(), n(row.petitions));
-        }
-    }
-    let histogram: Vec<(i64, u64)> = petition::Entity::find()
+    let in_scope = scope.condition(db, viewer).await?;
+    let sums = sums_query(in_scope.clone(), period, today, Grouping::Dimensions)
+        .into_model::<SumsRow>()
+        .all(db);
+    let snapshot = snapshot_counts(db, &in_scope, today, due_soon_days);
+    let histogram = petition::Entity::find()
         .select_only()
         .column_as(P::DaysToAnswer, "days")
         .column_as(Expr::from(Func::count(Expr::col(P::Id))), "petitions")
-        .filter(scope.condition())
+        .filter(in_scope.clone())
+        .filter(may_count(period))
         .filter(within(P::AnsweredOn, period))
         .filter(P::DaysToAnswer.is_not_null())
         .group_by(P::DaysToAnswer)
         .into_model::<DaysRow>()
-        .all(db)
-        .await?
+        .all(db);
+    let (groups, (open, due_soon, overdue), histogram) = tokio::try_join!(
+        async { Ok::<_, StoreError>(sums.await?) },
+        snapshot,
+        async { Ok::<_, StoreError>(histogram.await?) }
+    )?;
+    let mut counts = RawCounts::default();
+    let mut breakdowns = Breakdowns::default();
+    for g in &groups {
+        let c = g.counts();
+        counts.add(&c);
+        if c.registered == 0 {
+            continue;
+        }
+        for (map, key) in [
+            (&mut breakdowns.by_channel, &g.channel),
+            (&mut breakdowns.by_kind, &g.kind),
+            (&mut breakdowns.by_category, &g.category_code),
+            (&mut breakdowns.by_class, &g.matter_category),
+            (&mut breakdowns.by_checkpoint, &g.checkpoint),
+        ] {
+            *map.entry(key.clone().unwrap_or_default()).or_default() += c.registered;
+        }
+    }
+    (counts.open, counts.due_soon, counts.overdue) = (open, due_soon, overdue);
+    let histogram: Vec<(i64, u64)> = histogram
         .into_iter()
         .filter_map(|r| Some((i64::from(r.days?), n(r.petitions))))
         .collect();
@@ -414,12 +481,11 @@ pub async fn petitions_behind(
         DrillDown::Count(count) => snapshot(count, today, due_soon_days),
     };
     let mut q = petition::Entity::find()
-        .filter(scope.condition())
+        .filter(scope.condition(db, viewer).await?)
         .filter(condition);
     if !matches!(figure, DrillDown::Count(c) if c != CountFigure::Registered) {
         q = q.filter(may_count(period));
     }
-    q = q.filter(hide_accused(viewer));
     if let Some(after) = after {
         q = q.filter(P::Id.gt(after));
     }
@@ -429,22 +495,33 @@ pub async fn petitions_behind(
 /// The month's figures of every township, with the county's for units without data.
 pub async fn township_month(
     db: &impl ConnectionTrait,
+    viewer: &OrgScope,
     townships: &[(Uuid, String, String)],
     month: Period,
     today: NaiveDate,
 ) -> Result<(Vec<UnitFigures>, RawCounts), StoreError> {
     let ids: Vec<Uuid> = townships.iter().map(|t| t.0).collect();
-    let rows = sums_query(&Scope::County, month, today, true)
-        .filter(P::TownshipId.is_in(ids))
-        .into_model::<SumsRow>()
-        .all(db)
-        .await?;
-    let county = sums_query(&Scope::County, month, today, false)
-        .into_model::<SumsRow>()
-        .one(db)
-        .await?
-        .map(|r| r.counts())
-        .unwrap_or_default();
+    let rows = sums_query(
+        Scope::County.condition(db, viewer).await?,
+        month,
+        today,
+        Grouping::Township,
+    )
+    .filter(P::TownshipId.is_in(ids))
+    .into_model::<SumsRow>()
+    .all(db)
+    .await?;
+    let county = sums_query(
+        Scope::County.condition(db, viewer).await?,
+        month,
+        today,
+        Grouping::Total,
+    )
+    .into_model::<SumsRow>()
+    .one(db)
+    .await?
+    .map(|r| r.counts())
+    .unwrap_or_default();
     let escalations = escalations_by_unit(db, townships, month).await?;
     let units = townships
         .iter()
@@ -627,18 +704,36 @@ async fn count(
         .map_or(0, |r| n(r.c)))
 }
 
+/// How many distinct petitions the events are of.
+async fn petitions_of(
+    db: &impl ConnectionTrait,
+    q: sea_orm::Select<petition_event::Entity>,
+) -> Result<u64, StoreError> {
+    Ok(q.select_only()
+        .column_as(
+            Expr::cust("COUNT(DISTINCT petition_events.petition_id)"),
+            "c",
+        )
+        .into_model::<CountRow>()
+        .one(db)
+        .await?
+        .map_or(0, |r| n(r.c)))
+}
+
 /// The week's progress of one scope (一周一推进).
 pub async fn weekly_progress(
     db: &impl ConnectionTrait,
     scope: &Scope,
+    viewer: &OrgScope,
     week: Period,
     today: NaiveDate,
     due_soon_days: u32,
 ) -> Result<WeeklyProgress, StoreError> {
-    let counts = raw_counts(db, scope, week, today, due_soon_days).await?;
+    let counts = raw_counts(db, scope, viewer, week, today, due_soon_days).await?;
     // The week in instants: from its first local midnight to the one after its last day.
     let week_start = day_start(week.from);
     let week_end = day_start(week.to + Duration::days(1));
+    let in_scope = scope.condition(db, viewer).await?;
     let events_in_week = |names: &'static [&'static str]| {
         petition_event::Entity::find()
             .filter(petition_event::Column::Event.is_in(names.iter().copied()))
@@ -649,14 +744,22 @@ pub async fn weekly_progress(
                     petition::Entity::find()
                         .select_only()
                         .column(P::Id)
-                        .filter(scope.condition())
+                        .filter(in_scope.clone())
                         .into_query(),
                 ),
             )
     };
-    let disposed = count(
+    // Petitions disposed of in the week (a re-forwarding after a return is the same one).
+    let disposed = petitions_of(
         db,
-        events_in_week(&["forwarded", "assigned", "handed_down", "diverted"]),
+        events_in_week(&[
+            "forwarded",
+            "assigned",
+            "handed_down",
+            "diverted",
+            "not_accepted",
+        ])
+        .filter(petition_event::Column::FromState.eq("registered")),
     )
     .await?;
     let accepted = count(db, events_in_week(&["accepted"])).await?;
@@ -667,7 +770,7 @@ pub async fn weekly_progress(
                 petition::Entity::find()
                     .select_only()
                     .column(P::Id)
-                    .filter(scope.condition())
+                    .filter(in_scope.clone())
                     .into_query(),
             ),
         )
@@ -744,9 +847,8 @@ pub async fn deadlines(
     limit: u64,
 ) -> Result<Vec<PetitionRow>, StoreError> {
     let mut q = petition::Entity::find()
-        .filter(scope.condition())
-        .filter(snapshot(figure, today, due_soon_days))
-        .filter(hide_accused(viewer));
+        .filter(scope.condition(db, viewer).await?)
+        .filter(snapshot(figure, today, due_soon_days));
     if let Some(owner) = owner {
         q = q.filter(P::OwnerLeaderId.eq(owner));
     }
@@ -766,9 +868,8 @@ pub async fn owned_cases(
     limit: u64,
 ) -> Result<Vec<PetitionRow>, StoreError> {
     let mut q = petition::Entity::find()
-        .filter(scope.condition())
-        .filter(P::OwnerLeaderId.is_not_null())
-        .filter(hide_accused(viewer));
+        .filter(scope.condition(db, viewer).await?)
+        .filter(P::OwnerLeaderId.is_not_null());
     if let Some(leader) = leader {
         q = q.filter(P::OwnerLeaderId.eq(leader));
     }
@@ -792,8 +893,7 @@ pub async fn orders(
             petition::Entity::find()
                 .select_only()
                 .column(P::Id)
-                .filter(scope.condition())
-                .filter(hide_accused(viewer))
+                .filter(scope.condition(db, viewer).await?)
                 .into_query(),
         ),
     );
