@@ -72,6 +72,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(statistics::townships)
         .service(statistics::trend)
         .service(statistics::flags)
+        .service(statistics::ranked_months)
         .service(escalations::record_by_staff)
         .service(escalations::list)
         .service(escalations::watch)

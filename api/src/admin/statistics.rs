@@ -13,7 +13,7 @@ use fengqiao_domain::statistics::{
     RankedUnit, RawCounts,
 };
 use fengqiao_domain::{DomainError, Text};
-use fengqiao_infra::db::statistics::{self as store, DrillDown, Scope};
+use fengqiao_infra::db::statistics::{self as store, DrillDown, Narrowing, Scope};
 use fengqiao_infra::db::{org, petitions::PetitionRow};
 use fengqiao_infra::reports::{Bar, BarColour, Cell, Series, bar_chart_svg, line_chart_svg};
 use serde::{Deserialize, Serialize};
@@ -258,6 +258,8 @@ pub enum Figure {
     ReviewRate,
     RereviewRate,
     Registered,
+    /// Latest answer in the period (behind the time to answer).
+    Answered,
     Open,
     DueSoon,
     Overdue,
@@ -279,6 +281,7 @@ impl Figure {
             Figure::ReviewRate => rate(Metric::ReviewRate),
             Figure::RereviewRate => rate(Metric::ReReviewRate),
             Figure::Registered => DrillDown::Count(CountFigure::Registered),
+            Figure::Answered => DrillDown::Count(CountFigure::Answered),
             Figure::Open => DrillDown::Count(CountFigure::Open),
             Figure::DueSoon => DrillDown::Count(CountFigure::DueSoon),
             Figure::Overdue => DrillDown::Count(CountFigure::Overdue),
@@ -290,8 +293,14 @@ impl Figure {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DrillDownQuery {
-    /// The figure: a rate or `registered`, `open`, `due_soon`, `overdue`.
+    /// The figure: a rate or `registered`, `answered`, `open`, `due_soon`, `overdue`.
     pub figure: Figure,
+    /// Only this channel, kind, category, class or checkpoint: drills into a breakdown.
+    pub channel: Option<String>,
+    pub kind: Option<String>,
+    pub category_code: Option<String>,
+    pub matter_category: Option<String>,
+    pub checkpoint: Option<String>,
     /// For a rate: numerator, denominator (default) or missed (in the denominator, not the
     /// numerator: the late, the dissatisfied, the unrated…).
     pub part: Option<Part>,
@@ -431,6 +440,13 @@ pub async fn petitions_behind(
     let (scope, unit) = scope_of(&state, &staff, q.org_unit_id).await?;
     let period = period_of(q.granularity, q.date, q.from, q.to)?;
     let figure = q.figure.drill_down(q.part.unwrap_or(Part::Denominator));
+    let narrowing = Narrowing {
+        channel: q.channel,
+        kind: q.kind,
+        category_code: q.category_code,
+        matter_category: q.matter_category,
+        checkpoint: q.checkpoint,
+    };
     let viewer = staff.scope();
     let due_soon = state.settings.petition.due_soon_days;
     let today = today();
@@ -443,10 +459,12 @@ pub async fn petitions_behind(
             &format!("信访明细_{name}_{}", period.label()),
             BEHIND_HEADER,
             move |after: Option<Uuid>| {
-                let (db, scope, viewer) = (db.clone(), scope.clone(), viewer.clone());
+                let (db, scope, viewer, narrowing) =
+                    (db.clone(), scope.clone(), viewer.clone(), narrowing.clone());
                 async move {
                     let rows = store::petitions_behind(
-                        &db, &scope, &viewer, period, today, due_soon, figure, 500, after,
+                        &db, &scope, &viewer, period, today, due_soon, figure, &narrowing, 500,
+                        after,
                     )
                     .await?;
                     let next = (rows.len() == 500)
@@ -466,6 +484,7 @@ pub async fn petitions_behind(
         today,
         due_soon,
         figure,
+        &narrowing,
         limit + 1,
         q.cursor,
     )
@@ -895,4 +914,30 @@ pub async fn flags(
             )
         }
     }
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"months": ["2026-10-01", "2026-09-01"]}))]
+pub struct RankedMonths {
+    /// First days of the months whose ranking is kept, newest first.
+    pub months: Vec<NaiveDate>,
+}
+
+/// The months whose flags are kept (the history), newest first; each one is read with
+/// `GET /api/v1/admin/statistics/flags?date=`.
+#[utoipa::path(
+    tag = "admin-statistics",
+    operation_id = "listRankedMonths",
+    security(("staff_bearer" = [])),
+    responses((status = 200, description = "The months, newest first (at most 120)", body = RankedMonths))
+)]
+#[get("/statistics/flags/months")]
+pub async fn ranked_months(
+    state: web::Data<AppState>,
+    staff: StaffUser,
+) -> Result<HttpResponse, ApiError> {
+    staff.require_any(&READERS)?;
+    Ok(HttpResponse::Ok().json(RankedMonths {
+        months: store::ranked_months(&state.db, 120).await?,
+    }))
 }

@@ -286,6 +286,28 @@ async fn every_rate_counts_what_its_definition_says_worked_by_hand() {
     let csv = res.text().await.unwrap();
     assert!(csv.starts_with('\u{feff}'));
     assert_eq!(csv.lines().count(), 3, "{csv}");
+    // A breakdown drills down too: the one letter; and the answers behind the time to answer.
+    let letters: Value = app
+        .get_as(
+            &format!("/api/v1/admin/statistics/petitions?figure=registered&channel=letter&{range}"),
+            &supervisor,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(letters["items"].as_array().unwrap().len(), 1);
+    assert_eq!(letters["items"][0]["id"], ids[1].as_str());
+    let answered: Value = app
+        .get_as(
+            &format!("/api/v1/admin/statistics/petitions?figure=answered&{range}"),
+            &supervisor,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answered["items"][0]["id"], ids[2].as_str());
     let res = app
         .get_as(
             &format!("/api/v1/admin/statistics/petitions?figure=registered&format=xlsx&{range}"),
@@ -837,4 +859,33 @@ async fn the_accused_never_counts_its_accusations_and_staff_stay_in_their_subtre
         problem(res, 422).await["errors"][0]["code"],
         "date_out_of_range"
     );
+}
+
+#[tokio::test]
+async fn the_job_keeps_last_months_flags_once_the_month_is_over() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.demo = true;
+        s.statistics.job_check_secs = 1;
+    })
+    .await;
+    let this = fengqiao_domain::statistics::month_of(today()).from;
+    let last = fengqiao_domain::statistics::month_of(this - Days::new(1)).from;
+    let kept = crate::helpers::eventually("last month's flags kept", || async {
+        let conn = app.raw_db().await;
+        let kept = fengqiao_infra::db::statistics::stored_ranking(&conn, last, &[])
+            .await
+            .unwrap();
+        conn.close().await.ok();
+        (!kept.is_empty()).then_some(kept)
+    })
+    .await;
+    assert_eq!(kept.len(), 14, "every township and street");
+    let admin = app.admin_token().await;
+    let months: Value = app
+        .get_as("/api/v1/admin/statistics/flags/months", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(months["months"][0], json!(last));
 }

@@ -525,6 +525,8 @@ pub enum Part {
 #[serde(rename_all = "snake_case")]
 pub enum CountFigure {
     Registered,
+    /// Latest answer in the period: the petitions behind the time to answer.
+    Answered,
     Open,
     DueSoon,
     Overdue,

@@ -166,7 +166,7 @@ fn snapshot(figure: CountFigure, today: NaiveDate, due_soon_days: u32) -> Cond {
             .add(P::NextDeadline.gte(today))
             .add(P::NextDeadline.lte(today + Duration::days(i64::from(due_soon_days)))),
         CountFigure::Overdue => open.add(P::NextDeadline.lt(today)),
-        CountFigure::Registered => Cond::all(),
+        CountFigure::Registered | CountFigure::Answered => Cond::all(),
     }
 }
 
@@ -447,6 +447,35 @@ pub async fn figures(
     Ok(Figures::new(period, &counts, breakdowns, &histogram))
 }
 
+/// Narrows a drill-down to one value of the breakdowns (a channel, a kind…), so each breakdown
+/// figure can be drilled into too.
+#[derive(Debug, Clone, Default)]
+pub struct Narrowing {
+    pub channel: Option<String>,
+    pub kind: Option<String>,
+    pub category_code: Option<String>,
+    pub matter_category: Option<String>,
+    pub checkpoint: Option<String>,
+}
+
+impl Narrowing {
+    fn condition(&self) -> Cond {
+        let mut c = Cond::all();
+        for (column, value) in [
+            (P::Channel, &self.channel),
+            (P::Kind, &self.kind),
+            (P::CategoryCode, &self.category_code),
+            (P::MatterCategory, &self.matter_category),
+            (P::Checkpoint, &self.checkpoint),
+        ] {
+            if let Some(v) = value {
+                c = c.add(column.eq(v.as_str()));
+            }
+        }
+        c
+    }
+}
+
 /// What to list in a drill-down.
 #[derive(Debug, Clone, Copy)]
 pub enum DrillDown {
@@ -465,6 +494,7 @@ pub async fn petitions_behind(
     today: NaiveDate,
     due_soon_days: u32,
     figure: DrillDown,
+    narrowing: &Narrowing,
     limit: u64,
     after: Option<Uuid>,
 ) -> Result<Vec<PetitionRow>, StoreError> {
@@ -478,12 +508,19 @@ pub async fn petitions_behind(
             }
         }
         DrillDown::Count(CountFigure::Registered) => within(P::RegisteredOn, period),
+        DrillDown::Count(CountFigure::Answered) => {
+            within(P::AnsweredOn, period).add(P::DaysToAnswer.is_not_null())
+        }
         DrillDown::Count(count) => snapshot(count, today, due_soon_days),
     };
     let mut q = petition::Entity::find()
         .filter(scope.condition(db, viewer).await?)
-        .filter(condition);
-    if !matches!(figure, DrillDown::Count(c) if c != CountFigure::Registered) {
+        .filter(condition)
+        .filter(narrowing.condition());
+    if !matches!(
+        figure,
+        DrillDown::Count(CountFigure::Open | CountFigure::DueSoon | CountFigure::Overdue)
+    ) {
         q = q.filter(may_count(period));
     }
     if let Some(after) = after {
