@@ -2,8 +2,6 @@
 //! and a period, each figure a conditional sum whose condition is written once here and serves
 //! both the count and the drill-down to the petitions behind it.
 
-use std::collections::BTreeMap;
-
 use chrono::{Duration, NaiveDate, Utc};
 use fengqiao_domain::calendar::day_start;
 use fengqiao_domain::identity::OrgScope;
@@ -192,9 +190,6 @@ struct SumsRow {
     category_code: Option<String>,
     matter_category: Option<String>,
     checkpoint: Option<String>,
-    /// Days to answer, for a group of petitions answered in the period (the histogram).
-    answer_days: Option<i32>,
-    timed: Option<i64>,
     registered: Option<i64>,
     online: Option<i64>,
     repeats: Option<i64>,
@@ -296,19 +291,6 @@ fn sums_query(
             q.column_as(Expr::val(Option::<String>::None), name)
         };
     }
-    // The answer-time histogram rides on the same pass: grouped by the days to answer of the
-    // petitions answered in the period (the others share one group without days).
-    let timed = within(P::AnsweredOn, period).add(P::DaysToAnswer.is_not_null());
-    q = if grouping == Grouping::Dimensions {
-        q.column_as(
-            Into::<Expr>::into(Expr::case(timed.clone(), Expr::col(P::DaysToAnswer))),
-            "answer_days",
-        )
-        .group_by(Expr::cust("answer_days"))
-    } else {
-        q.column_as(Expr::val(Option::<i32>::None), "answer_days")
-    };
-    q = q.column_as(count_if(timed), "timed");
     let (online, registered) = side(Metric::OnlineShare);
     let (repeats, _) = side(Metric::RepeatRate);
     let (disposal_on_time, disposal_due) = side(Metric::OnTimeDisposal);
@@ -402,9 +384,14 @@ pub async fn raw_counts(
     Ok(counts)
 }
 
-/// Everything a dashboard shows for one scope and period: one grouped pass over the period's
-/// petitions (sums, breakdowns, answer-time histogram) beside the open obligations, run at
-/// once on their own connections.
+#[derive(Debug, FromQueryResult)]
+struct DaysRow {
+    days: Option<i32>,
+    petitions: Option<i64>,
+}
+
+/// Everything a dashboard shows for one scope and period: three queries, run at once on
+/// their own connections.
 pub async fn figures(
     db: &impl ConnectionTrait,
     scope: &Scope,
@@ -418,17 +405,27 @@ pub async fn figures(
         .into_model::<SumsRow>()
         .all(db);
     let snapshot = snapshot_counts(db, &in_scope, today, due_soon_days);
-    let (groups, (open, due_soon, overdue)) =
-        tokio::try_join!(async { Ok::<_, StoreError>(sums.await?) }, snapshot)?;
+    let histogram = petition::Entity::find()
+        .select_only()
+        .column_as(P::DaysToAnswer, "days")
+        .column_as(Expr::from(Func::count(Expr::col(P::Id))), "petitions")
+        .filter(in_scope.clone())
+        .filter(may_count(period))
+        .filter(within(P::AnsweredOn, period))
+        .filter(P::DaysToAnswer.is_not_null())
+        .group_by(P::DaysToAnswer)
+        .into_model::<DaysRow>()
+        .all(db);
+    let (groups, (open, due_soon, overdue), histogram) = tokio::try_join!(
+        async { Ok::<_, StoreError>(sums.await?) },
+        snapshot,
+        async { Ok::<_, StoreError>(histogram.await?) }
+    )?;
     let mut counts = RawCounts::default();
     let mut breakdowns = Breakdowns::default();
-    let mut histogram: BTreeMap<i64, u64> = BTreeMap::new();
     for g in &groups {
         let c = g.counts();
         counts.add(&c);
-        if let Some(days) = g.answer_days {
-            *histogram.entry(i64::from(days)).or_default() += n(g.timed);
-        }
         if c.registered == 0 {
             continue;
         }
@@ -443,7 +440,10 @@ pub async fn figures(
         }
     }
     (counts.open, counts.due_soon, counts.overdue) = (open, due_soon, overdue);
-    let histogram: Vec<(i64, u64)> = histogram.into_iter().collect();
+    let histogram: Vec<(i64, u64)> = histogram
+        .into_iter()
+        .filter_map(|r| Some((i64::from(r.days?), n(r.petitions))))
+        .collect();
     Ok(Figures::new(period, &counts, breakdowns, &histogram))
 }
 
