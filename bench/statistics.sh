@@ -5,7 +5,7 @@
 #     on every request), the comparison table of last month, and last month's first ranking
 #     (computed and kept); each timed five times, median and slowest;
 #  2. the dashboard (`GET /api/v1/admin/statistics/figures`) of one township and of the whole
-#     county, with 1 and with 8 concurrent clients for DURATION seconds each: requests per
+#     county, with 1, 4 and 8 concurrent clients for DURATION seconds each: requests per
 #     second and p99;
 #  3. the reference in the same run: a bare SQL scan counting the petitions per township
 #     (what any ranking must at least read), timed by pgbench.
@@ -105,9 +105,9 @@ dashboard() { # label, clients, url
   printf '%-62s %8s %8s\n' "$1, $2 client(s)" "$(awk '/^Requests\/sec/ {print $2}' <<<"$out")" "$(p99 <<<"$out")"
 }
 printf '\n%-62s %8s %8s\n' "dashboard, ${DURATION}s each" "per s" "p99 ms"
-for clients in 1 8; do
+for clients in 1 4 8; do
   dashboard "figures of one township, this month" "$clients" "$api/admin/statistics/figures?org_unit_id=$township"
 done
-for clients in 1 8; do
+for clients in 1 4 8; do
   dashboard "figures of the whole county, this month" "$clients" "$api/admin/statistics/figures"
 done
