@@ -389,12 +389,23 @@ impl ClientUser {
     }
 }
 
+/// An integrator's allowance as this request left it, for the `RateLimit-*` response headers
+/// (added by `middleware::request_context`).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientRate {
+    pub limit: u64,
+    pub remaining: u64,
+    /// Seconds until the allowance is whole again.
+    pub reset_secs: u64,
+}
+
 impl FromRequest for ClientUser {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let presented = presented_token(req);
+        let req = req.clone();
         Box::pin(async move {
             let (state, token) = presented?;
             let claims = state.tokens.verify_client(&token)?;
@@ -412,9 +423,24 @@ impl FromRequest for ClientUser {
                     .await
                 {
                     Ok(RateDecision::Limited { retry_after }) => {
+                        req.extensions_mut().insert(ClientRate {
+                            limit,
+                            remaining: 0,
+                            reset_secs: retry_after.as_secs().max(1),
+                        });
                         return Err(ApiError::rate_limited(retry_after.as_secs()));
                     }
-                    Ok(RateDecision::Allowed { .. }) => {}
+                    Ok(RateDecision::Allowed { remaining }) => {
+                        // The limiter counts in fixed minutes: the allowance is whole again at
+                        // the next one.
+                        let into_minute =
+                            u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0) % 60;
+                        req.extensions_mut().insert(ClientRate {
+                            limit,
+                            remaining,
+                            reset_secs: 60 - into_minute,
+                        });
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "client rate limiter unavailable; letting the request through")
                     }

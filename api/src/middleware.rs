@@ -120,6 +120,26 @@ pub async fn request_context(
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert(REQUEST_ID, value);
     }
+    // An integrator's allowance (IETF httpapi RateLimit header fields): what it may still send
+    // this minute, on every answer, the refusal included.
+    let rate = res
+        .request()
+        .extensions()
+        .get::<crate::extract::ClientRate>()
+        .copied();
+    if let Some(rate) = rate {
+        for (name, value) in [
+            ("ratelimit-limit", rate.limit.to_string()),
+            ("ratelimit-remaining", rate.remaining.to_string()),
+            ("ratelimit-reset", rate.reset_secs.to_string()),
+            ("ratelimit-policy", format!("{};w=60", rate.limit)),
+        ] {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                res.headers_mut()
+                    .insert(header::HeaderName::from_static(name), value);
+            }
+        }
+    }
 
     let elapsed = started.elapsed();
     let route = res

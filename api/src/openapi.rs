@@ -23,7 +23,15 @@ operations under `/api/v1`, staff operations under `/api/v1/admin`, integrators'
 `/api/v1/open`. Every error is an RFC 9457 problem document (`application/problem+json`) with a \
 stable `code`; messages are Chinese by default, English with `Accept-Language: en`. Timestamps \
 are RFC 3339 with offset (Asia/Shanghai); calendar days are `YYYY-MM-DD`. Lists use cursor \
-pagination (`limit`, `cursor`, `next_cursor`).",
+pagination (`limit`, `cursor`, `next_cursor`).\n\n\
+**Versioning.** Within `v1` changes are additive only: new operations, new optional request \
+fields, new response fields and new enum values (clients ignore what they do not know). \
+Anything else comes as `v2` beside `v1`. An operation to be withdrawn is first marked \
+`deprecated` here and answers with a `Deprecation` header (RFC 9745), a `Sunset` header \
+(RFC 8594) at least six months ahead and a `Link` to its replacement.\n\n\
+**Integrators' limits.** Every answer to an integrator carries `RateLimit-Limit`, \
+`RateLimit-Remaining`, `RateLimit-Reset` (seconds) and `RateLimit-Policy` (`<limit>;w=60`); \
+over the limit the answer is 429 with `Retry-After`.",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
     tags(
@@ -51,6 +59,7 @@ pagination (`limit`, `cursor`, `next_cursor`).",
         (name = "admin-statistics", description = "Supervision figures with published definitions, drill-down to the petitions behind each, the monthly red/yellow/black flags, trends; CSV, XLSX and SVG exports"),
         (name = "admin-escalations", description = "Abnormal escalations to the city, province or Beijing, and the weekly watch with its streaks"),
         (name = "admin-supervision", description = "Due-soon and overdue petitions, supervision orders, leaders' owned cases and the weekly progress summary"),
+        (name = "integrator-petitions", description = "Integrators create petitions under their own id (idempotent), read their status and public timeline, and follow a change feed"),
         (name = "integrator-escalations", description = "Integrators record abnormal escalations, idempotent by their own id"),
         (name = "admin-petitions", description = "The work list, full records and the lifecycle transitions of petitions"),
         (name = "admin-organisations", description = "The organisation tree: county, townships and streets, villages, villager groups, departments")

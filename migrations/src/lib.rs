@@ -13,6 +13,7 @@ mod m20261126_000007_articles;
 mod m20261126_000008_feed_sources;
 mod m20261126_000009_session_exceptions;
 mod m20261126_000010_statistics;
+mod m20261126_000011_integrator_petitions;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000008_feed_sources::Migration),
             Box::new(m20261126_000009_session_exceptions::Migration),
             Box::new(m20261126_000010_statistics::Migration),
+            Box::new(m20261126_000011_integrator_petitions::Migration),
         ]
     }
 }

@@ -87,7 +87,7 @@ pub struct PetitionerView {
     pub phone: Option<String>,
 }
 
-const PETITIONER_NAME: &str = "petitions.petitioner_name";
+pub const PETITIONER_NAME: &str = "petitions.petitioner_name";
 pub const PETITIONER_PHONE: &str = "petitions.petitioner_phone";
 
 async fn staff_view(state: &AppState, row: PetitionRow) -> Result<StaffPetitionView, ApiError> {
@@ -669,6 +669,7 @@ pub async fn register(
                 "staff",
                 staff.account.id.to_string(),
             ),
+            source: None,
         },
     )
     .await

@@ -426,6 +426,7 @@ pub async fn attend(
                     idempotency_key: format!("booking:{}", row.id),
                     request_hash,
                     attachments: (Vec::new(), "staff", staff.account.id.to_string()),
+                    source: None,
                 },
             )
             .await?;

@@ -231,6 +231,7 @@ pub async fn submit(
             "citizen",
             citizen.id.to_string(),
         ),
+        source: None,
     };
     register_intake(&state, &origin, intake).await
 }
@@ -250,6 +251,8 @@ pub struct Intake<'a> {
     /// Files the caller uploaded first, and who the caller is as an uploader.
     pub attachments: (Vec<Uuid>, &'static str, String),
     pub request_hash: String,
+    /// An integrator's petition: (its client id, its own id for it).
+    pub source: Option<(String, String)>,
 }
 
 /// Checks the category and the place, gives the petition its numbers and stores it with its
@@ -426,6 +429,7 @@ pub async fn register_petition(
             actor_kind: intake.actor.kind,
             actor_id: intake.actor.id.clone(),
             now,
+            source: intake.source,
         },
         Some(petitions::Idempotency {
             key: intake.idempotency_key,
@@ -454,7 +458,7 @@ pub async fn register_petition(
 }
 
 /// The first answer to a submission, given again to its retry.
-fn replay(state: &AppState, sealed_response: &str) -> Result<SubmittedPetition, ApiError> {
+pub fn replay(state: &AppState, sealed_response: &str) -> Result<SubmittedPetition, ApiError> {
     let json = state
         .crypto
         .open(REPLAY, sealed_response)

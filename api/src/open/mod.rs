@@ -3,6 +3,7 @@
 
 pub mod escalations;
 pub mod oauth;
+pub mod petitions;
 pub mod webhooks;
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -16,5 +17,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(webhooks::update)
         .service(webhooks::remove)
         .service(webhooks::deliveries)
-        .service(escalations::report);
+        .service(escalations::report)
+        .service(petitions::create)
+        .service(petitions::find)
+        .service(petitions::get_one)
+        .service(petitions::changes);
 }

@@ -387,9 +387,27 @@ async fn each_client_is_held_to_its_own_rate_limit() {
     let slow_token = client_token(&app, &slow).await;
     let other_token = client_token(&app, &other).await;
 
-    assert_eq!(app.get_as(WHOAMI, &slow_token).await.status(), 200);
-    assert_eq!(app.get_as(WHOAMI, &slow_token).await.status(), 200);
+    // Each answer tells the client what it may still send (RateLimit header fields).
+    let header = |res: &reqwest::Response, name: &str| -> u64 {
+        res.headers()
+            .get(name)
+            .unwrap_or_else(|| panic!("a {name} header"))
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let first = app.get_as(WHOAMI, &slow_token).await;
+    assert_eq!(first.status(), 200);
+    assert_eq!(header(&first, "ratelimit-limit"), 2);
+    assert_eq!(header(&first, "ratelimit-remaining"), 1);
+    assert!((1..=60).contains(&header(&first, "ratelimit-reset")));
+    assert_eq!(first.headers()["ratelimit-policy"], "2;w=60");
+    let second = app.get_as(WHOAMI, &slow_token).await;
+    assert_eq!(second.status(), 200);
+    assert_eq!(header(&second, "ratelimit-remaining"), 0);
     let third = app.get_as(WHOAMI, &slow_token).await;
+    assert_eq!(header(&third, "ratelimit-remaining"), 0);
     let retry_after: u64 = third
         .headers()
         .get("retry-after")
@@ -539,4 +557,135 @@ async fn control_characters_in_basic_credentials_are_an_invalid_client() {
         .await
         .unwrap();
     assert_eq!(problem(res, 401).await["code"], "invalid_client");
+}
+
+#[tokio::test]
+async fn an_integrator_creates_a_petition_once_per_external_id_and_follows_its_changes() {
+    let (app, admin) = spawn_demo_app().await;
+    let hotline = register(
+        &app,
+        &admin,
+        "12345 热线",
+        &["petitions:read", "petitions:write"],
+        600,
+    )
+    .await;
+    let token = client_token(&app, &hotline).await;
+    let body = |title: &str| {
+        json!({
+            "external_id": "12345-20261124-000731", "channel": "phone", "kind": "complaint",
+            "category_code": "labour", "title": title,
+            "content": "来电反映某工地拖欠 12 名农民工三个月工资，请求督促支付。",
+            "township_id": Value::Null, "petitioner": {"name": "王大明", "phone": "13900001111"}
+        })
+    };
+    let guandu = app.org_id("410122-101").await;
+    let mut first = body("农民工工资被拖欠三个月");
+    first["township_id"] = json!(guandu);
+    let res = app
+        .post_json_as("/api/v1/open/petitions", &token, &first)
+        .await;
+    assert_eq!(res.status(), 201);
+    let created: Value = res.json().await.unwrap();
+    assert!(
+        created["query_code"]
+            .as_str()
+            .is_some_and(|c| !c.is_empty())
+    );
+    // The same external id again, even reworded: the same petition, 200.
+    let mut again = body("农民工工资被拖欠（补充）");
+    again["township_id"] = json!(guandu);
+    let res = app
+        .post_json_as("/api/v1/open/petitions", &token, &again)
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["id"], created["id"]);
+    // Two at once under a new id: one petition.
+    let mut racing = first.clone();
+    racing["external_id"] = json!("12345-20261124-000732");
+    let (a, b) = tokio::join!(
+        app.post_json_as("/api/v1/open/petitions", &token, &racing),
+        app.post_json_as("/api/v1/open/petitions", &token, &racing)
+    );
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 201]);
+    let (a, b): (Value, Value) = (a.json().await.unwrap(), b.json().await.unwrap());
+    assert_eq!(a["id"], b["id"]);
+
+    let id = created["id"].as_str().unwrap();
+    let read: Value = app
+        .get_as(&format!("/api/v1/open/petitions/{id}"), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["state"], "registered");
+    assert_eq!(read["timeline"][0]["event"], "registered");
+    let found: Value = app
+        .get_as(
+            "/api/v1/open/petitions?external_id=12345-20261124-000731",
+            &token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["id"], id);
+    // Another integrator neither reads it nor sees its changes.
+    let other = register(&app, &admin, "市信访系统", &["petitions:read"], 600).await;
+    let other_token = client_token(&app, &other).await;
+    let res = app
+        .get_as(&format!("/api/v1/open/petitions/{id}"), &other_token)
+        .await;
+    assert_eq!(res.status(), 404);
+
+    // The change feed: the registrations once settled, then the forwarding after the cursor.
+    let page = crate::helpers::eventually("the registrations in the feed", || async {
+        let page: Value = app
+            .get_as("/api/v1/open/changes", &token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        (page["items"].as_array().unwrap().len() == 2).then_some(page)
+    })
+    .await;
+    assert!(
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["event"] == "registered")
+    );
+    let cursor = page["next_cursor"].as_str().unwrap().to_owned();
+    let empty: Value = app
+        .get_as("/api/v1/open/changes", &other_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(empty["items"].as_array().unwrap().is_empty());
+    let registrar = crate::helpers::staff_in(&app, "r.feed", "410122", &[Role::Registrar]).await;
+    let res = app
+        .post_json_as(
+            &format!("/api/v1/admin/petitions/{id}/forward"),
+            &registrar,
+            &json!({"to_org_id": guandu}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let next = crate::helpers::eventually("the forwarding in the feed", || async {
+        let page: Value = app
+            .get_as(&format!("/api/v1/open/changes?cursor={cursor}"), &token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        (!page["items"].as_array().unwrap().is_empty()).then_some(page)
+    })
+    .await;
+    assert_eq!(next["items"][0]["event"], "forwarded");
+    assert_eq!(next["items"][0]["external_id"], "12345-20261124-000731");
+    assert_eq!(next["items"][0]["state"], "awaiting_acceptance");
 }

@@ -184,6 +184,8 @@ pub struct Registration {
     pub actor_kind: &'static str,
     pub actor_id: Option<String>,
     pub now: DateTime<Utc>,
+    /// An integrator's petition: (its client id, its own id for it).
+    pub source: Option<(String, String)>,
 }
 
 /// The petitioner's name and phone as staff registered them, sealed; the phone's lookup hash.
@@ -294,10 +296,14 @@ pub async fn register(
         version: Set(0),
         created_at: Set(reg.now),
         updated_at: Set(reg.now),
+        source_client_id: Set(reg.source.as_ref().map(|s| s.0.clone())),
+        external_id: Set(reg.source.as_ref().map(|s| s.1.clone())),
         ..steps_model(&Steps::registered(day, reg.next_deadline))
     }
     .insert(txn)
-    .await?;
+    .await
+    // An integrator's id sent twice at once: the other registration is committing it.
+    .map_err(|e| StoreError::on_unique(e, in_progress()))?;
     let (attachment_ids, uploader_kind, uploader_id) = &reg.attachments;
     let linked =
         super::attachments::link(txn, attachment_ids, uploader_kind, uploader_id, id).await?;
@@ -360,14 +366,7 @@ pub async fn register(
                 e.sql_err(),
                 Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
             ) {
-                return Err(DomainError::Conflict {
-                    code: "submission_in_progress",
-                    message: Text::new(
-                        "同一提交正在处理，请稍后重试",
-                        "the same submission is being processed; retry",
-                    ),
-                }
-                .into());
+                return Err(in_progress().into());
             }
             return Err(e.into());
         }
@@ -376,6 +375,17 @@ pub async fn register(
         row: Box::new(row),
         query_code: reg.query_code,
     })
+}
+
+/// The same submission is being registered by another request.
+pub fn in_progress() -> DomainError {
+    DomainError::Conflict {
+        code: "submission_in_progress",
+        message: Text::new(
+            "同一提交正在处理，请稍后重试",
+            "the same submission is being processed; retry",
+        ),
+    }
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<PetitionRow>, StoreError> {
@@ -1268,4 +1278,70 @@ pub async fn earlier_of(
         .limit(50)
         .all(db)
         .await?)
+}
+
+/// An integrator's petition by its own id.
+pub async fn find_by_source(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+    external_id: &str,
+) -> Result<Option<PetitionRow>, StoreError> {
+    Ok(petition::Entity::find()
+        .filter(petition::Column::SourceClientId.eq(client_id))
+        .filter(petition::Column::ExternalId.eq(external_id))
+        .one(db)
+        .await?)
+}
+
+/// A public step of an integrator's petition, for its change feed.
+pub struct Change {
+    pub event: petition_event::Model,
+    pub tracking_no: String,
+    pub external_id: Option<String>,
+}
+
+/// The public steps of the petitions `client_id` created, in the order they were recorded
+/// (event ids are time-ordered), after `after`, recorded before `settled_before`: a step still
+/// inside a transaction that began earlier could otherwise commit behind a reader's cursor.
+pub async fn changes_for_client(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+    after: Option<Uuid>,
+    settled_before: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<Change>, StoreError> {
+    use sea_orm::QueryTrait;
+    let theirs = petition::Entity::find()
+        .select_only()
+        .column(petition::Column::Id)
+        .filter(petition::Column::SourceClientId.eq(client_id))
+        .into_query();
+    let mut q = petition_event::Entity::find()
+        .filter(petition_event::Column::Public.eq(true))
+        .filter(petition_event::Column::At.lt(settled_before))
+        .filter(petition_event::Column::PetitionId.in_subquery(theirs));
+    if let Some(after) = after {
+        q = q.filter(petition_event::Column::Id.gt(after));
+    }
+    let events = q
+        .order_by_asc(petition_event::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let ids: Vec<Uuid> = events.iter().map(|e| e.petition_id).collect();
+    let petitions = petition::Entity::find()
+        .filter(petition::Column::Id.is_in(ids))
+        .all(db)
+        .await?;
+    Ok(events
+        .into_iter()
+        .filter_map(|event| {
+            let p = petitions.iter().find(|p| p.id == event.petition_id)?;
+            Some(Change {
+                tracking_no: p.tracking_no.clone(),
+                external_id: p.external_id.clone(),
+                event,
+            })
+        })
+        .collect())
 }

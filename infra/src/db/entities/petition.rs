@@ -59,6 +59,8 @@ pub struct Model {
     pub relevant_until: Option<Date>,
     pub return_count: i32,
     pub reopen_count: i32,
+    pub source_client_id: Option<String>,
+    pub external_id: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
