@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod middleware;
 pub mod open;
+pub mod open311;
 pub mod openapi;
 pub mod public;
 pub mod reference;

@@ -108,6 +108,8 @@ pub async fn request_context(
                 }
                 Some(api.render(lang, Some(&path), Some(&request_id)))
             }
+            // Open311 answers its errors in the standard's own shape.
+            None if path.starts_with("/open311") => None,
             None if !is_problem(&res) => {
                 Some(ApiError::from_status(status).render(lang, Some(&path), Some(&request_id)))
             }

@@ -59,12 +59,13 @@ over the limit the answer is 429 with `Retry-After`.",
         (name = "admin-statistics", description = "Supervision figures with published definitions, drill-down to the petitions behind each, the monthly red/yellow/black flags, trends; CSV, XLSX and SVG exports"),
         (name = "admin-escalations", description = "Abnormal escalations to the city, province or Beijing, and the weekly watch with its streaks"),
         (name = "admin-supervision", description = "Due-soon and overdue petitions, supervision orders, leaders' owned cases and the weekly progress summary"),
+        (name = "open311", description = "Open311 GeoReport v2: categories as services, petitions as service requests, JSON or XML; `api_key` is an integrator's `client_id:client_secret`"),
         (name = "integrator-petitions", description = "Integrators create petitions under their own id (idempotent), read their status and public timeline, and follow a change feed"),
         (name = "integrator-escalations", description = "Integrators record abnormal escalations, idempotent by their own id"),
         (name = "admin-petitions", description = "The work list, full records and the lifecycle transitions of petitions"),
         (name = "admin-organisations", description = "The organisation tree: county, townships and streets, villages, villager groups, departments")
     ),
-    components(schemas(Problem, ProblemField)),
+    components(schemas(Problem, ProblemField, crate::open311::Open311Error)),
     modifiers(&SharedResponses)
 )]
 pub struct ApiDoc;
@@ -134,7 +135,35 @@ fn problem(description: &str) -> utoipa::openapi::Response {
         .build()
 }
 
+/// Open311 answers errors in the standard's own shape, `[{code, description}]`.
+fn open311_error(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(
+                    utoipa::openapi::schema::ArrayBuilder::new()
+                        .items(Ref::from_schema_name("Open311Error")),
+                ))
+                .build(),
+        )
+        .build()
+}
+
 fn add_shared_errors(path: &str, op: &mut Operation) {
+    if path.starts_with("/open311") {
+        for (status, description) in [
+            ("500", "Unexpected error"),
+            ("503", "The database is down; see `Retry-After`"),
+        ] {
+            op.responses
+                .responses
+                .entry(status.to_owned())
+                .or_insert_with(|| open311_error(description).into());
+        }
+        return;
+    }
     let mut add = |status: &str, description: &str| {
         op.responses
             .responses

@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod error;
 pub mod identity;
 pub mod messaging;
+pub mod open311;
 pub mod org;
 pub mod pagination;
 pub mod petition;

@@ -594,7 +594,7 @@ pub async fn register(
     let request_hash = hash_request(&body)?;
     let today = fengqiao_domain::calendar::local_date(Utc::now());
     let mut v = Validator::new();
-    if body.channel == Channel::Online {
+    if matches!(body.channel, Channel::Online | Channel::Open311) {
         v.push(fengqiao_domain::FieldError::new(
             "channel",
             "online_channel",

@@ -18,6 +18,7 @@ mod health;
 mod integrators;
 mod messaging;
 mod migrations;
+mod open311;
 mod openapi;
 mod petitions;
 mod process;

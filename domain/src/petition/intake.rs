@@ -30,6 +30,8 @@ pub enum Channel {
     Letter,
     Visit,
     Phone,
+    /// An Open311 GeoReport v2 client: an internet channel (网) like `online`.
+    Open311,
 }
 
 /// A group matter: how many people, and how many representatives they elected (at most 5).

@@ -222,7 +222,7 @@ impl Metric {
         match self {
             Metric::OnlineShare => d(
                 "网信占比",
-                "渠道为网上（online）的件数",
+                "渠道为网上（online，含 Open311）的件数",
                 "登记件数",
                 "登记日在统计期内",
             ),

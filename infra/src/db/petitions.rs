@@ -1345,3 +1345,46 @@ pub async fn changes_for_client(
         })
         .collect())
 }
+
+/// What an Open311 `GET requests` asks for, among one integrator's petitions.
+#[derive(Debug, Default)]
+pub struct RequestFilter {
+    /// Tracking numbers (`service_request_id`); when given, the other filters are ignored, as
+    /// the standard says.
+    pub tracking_nos: Vec<String>,
+    pub service_code: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// The states that make up `open` or `closed`.
+    pub states: Option<Vec<String>>,
+}
+
+/// One integrator's petitions for Open311, newest first, at most `limit`.
+pub async fn requests_of_client(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+    filter: &RequestFilter,
+    limit: u64,
+) -> Result<Vec<PetitionRow>, StoreError> {
+    let mut q = petition::Entity::find().filter(petition::Column::SourceClientId.eq(client_id));
+    if !filter.tracking_nos.is_empty() {
+        q = q.filter(petition::Column::TrackingNo.is_in(filter.tracking_nos.iter().cloned()));
+    } else {
+        if let Some(code) = &filter.service_code {
+            q = q.filter(petition::Column::CategoryCode.eq(code.as_str()));
+        }
+        if let Some(from) = filter.from {
+            q = q.filter(petition::Column::CreatedAt.gte(from));
+        }
+        if let Some(to) = filter.to {
+            q = q.filter(petition::Column::CreatedAt.lte(to));
+        }
+        if let Some(states) = &filter.states {
+            q = q.filter(petition::Column::State.is_in(states.iter().cloned()));
+        }
+    }
+    Ok(q.order_by_desc(petition::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}

@@ -112,7 +112,10 @@ pub fn sides(metric: Metric, period: Period, today: NaiveDate) -> (Cond, Cond) {
     let answered = || within(P::AnsweredOn, period);
     let first_answered = || within(P::FirstAnsweredOn, period);
     match metric {
-        Metric::OnlineShare => (registered().add(P::Channel.eq("online")), registered()),
+        Metric::OnlineShare => (
+            registered().add(P::Channel.is_in(["online", "open311"])),
+            registered(),
+        ),
         Metric::RepeatRate => (registered().add(P::RepeatOf.is_not_null()), registered()),
         Metric::OnTimeDisposal => on_time(P::DisposeDue, P::DisposedOn, period, today),
         Metric::OnTimeAcceptance => {
