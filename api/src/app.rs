@@ -45,14 +45,19 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(crate::wechat_push::verify_url)
             .service(crate::wechat_push::receive),
     )
-    // Open311 GeoReport v2 at the paths the standard's clients expect.
-    .service(crate::open311::discovery)
-    .service(crate::open311::services)
-    .service(crate::open311::service_definition)
-    .service(crate::open311::create_request)
-    .service(crate::open311::list_requests)
-    .service(crate::open311::get_request)
-    .service(crate::open311::token);
+    // Open311 GeoReport v2 at the paths the standard's clients expect, under the same per-address
+    // limit as the API.
+    .service(
+        scope::scope("/open311")
+            .wrap(from_fn(rate_limit))
+            .service(crate::open311::discovery)
+            .service(crate::open311::services)
+            .service(crate::open311::service_definition)
+            .service(crate::open311::create_request)
+            .service(crate::open311::list_requests)
+            .service(crate::open311::get_request)
+            .service(crate::open311::token),
+    );
 }
 
 /// The word list always; WeChat's content-security check when WeChat is configured.

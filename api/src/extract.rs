@@ -395,7 +395,7 @@ impl ClientUser {
 pub struct ClientRate {
     pub limit: u64,
     pub remaining: u64,
-    /// Seconds until the allowance is whole again.
+    /// Seconds until the allowance is whole again (at most).
     pub reset_secs: u64,
 }
 
@@ -431,14 +431,12 @@ impl FromRequest for ClientUser {
                         return Err(ApiError::rate_limited(retry_after.as_secs()));
                     }
                     Ok(RateDecision::Allowed { remaining }) => {
-                        // The limiter counts in fixed minutes: the allowance is whole again at
-                        // the next one.
-                        let into_minute =
-                            u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0) % 60;
+                        // The window starts at its first request, which the limiter does not
+                        // say: the window's length is an upper bound, safe to wait for.
                         req.extensions_mut().insert(ClientRate {
                             limit,
                             remaining,
-                            reset_secs: 60 - into_minute,
+                            reset_secs: 60,
                         });
                     }
                     Err(e) => {

@@ -95,6 +95,12 @@ fn xml_of(root: &str, item: &str, value: &serde_json::Value) -> String {
                 element(item, v, &mut out);
             }
         }
+        // A single document (a definition, the discovery): its fields under the root.
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                element(k, v, &mut out);
+            }
+        }
         other => element(item, other, &mut out),
     }
     out.push_str(&format!("</{root}>"));
@@ -122,26 +128,34 @@ fn failure(format: Format, status: StatusCode, description: String) -> HttpRespo
         code: status.as_u16(),
         description,
     }];
-    answer(format, status, "errors", "error", &errors)
+    let mut res = answer(format, status, "errors", "error", &errors);
+    if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
+        res.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from_static("60"),
+        );
+    }
+    res
 }
 
 /// An error of ours in the standard's words (field errors named).
 fn failure_of(format: Format, e: ApiError) -> HttpResponse {
     use actix_web::ResponseError;
     let status = e.status_code();
+    if let Some(cause) = e.cause() {
+        tracing::error!(error = %format!("{cause:#}"), "open311 request failed");
+    }
     let problem = e.to_problem(Lang::Zh, None, None);
     let mut description = problem.detail;
     for f in problem.errors {
         description.push_str(&format!("；{}: {}", f.field, f.message));
     }
-    let mut res = failure(format, status, description);
-    if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
-        res.headers_mut().insert(
-            actix_web::http::header::RETRY_AFTER,
-            actix_web::http::header::HeaderValue::from_static("5"),
-        );
-    }
-    res
+    failure(format, status, description)
+}
+
+/// NUL bytes cannot be stored (PostgreSQL refuses them): a 400, not a 500.
+fn has_nul(s: &str) -> bool {
+    s.contains('\0') || s.contains("%00")
 }
 
 /// The integrator behind an `api_key`, holding `scope`, within its rate limit.
@@ -230,7 +244,7 @@ fn class_name(matter_category: &str) -> &'static str {
         (status = 503, description = "The database is down; see `Retry-After`", body = [Open311Error])
     )
 )]
-#[get("/open311/v2/services.{format}")]
+#[get("/v2/services.{format}")]
 pub async fn services(state: web::Data<AppState>, format: web::Path<Format>) -> HttpResponse {
     let format = format.into_inner();
     match petitions::categories(&state.db).await {
@@ -296,7 +310,7 @@ pub struct ServiceDefinition {
         (status = 503, description = "The database is down; see `Retry-After`", body = [Open311Error])
     )
 )]
-#[get("/open311/v2/services/{service_code}.{format}")]
+#[get("/v2/services/{service_code}.{format}")]
 pub async fn service_definition(
     state: web::Data<AppState>,
     path: web::Path<(String, Format)>,
@@ -427,7 +441,7 @@ pub struct RequestForm {
         (status = 503, description = "The database is down; see `Retry-After`", body = [Open311Error])
     )
 )]
-#[post("/open311/v2/requests.{format}")]
+#[post("/v2/requests.{format}")]
 pub async fn create_request(
     state: web::Data<AppState>,
     origin: RequestOrigin,
@@ -435,7 +449,23 @@ pub async fn create_request(
     body: web::Bytes,
 ) -> HttpResponse {
     let format = format.into_inner();
-    let fields: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return failure(
+            format,
+            StatusCode::BAD_REQUEST,
+            "请求须为 UTF-8 编码的表单".into(),
+        );
+    };
+    let fields: HashMap<String, String> = form_urlencoded::parse(text.as_bytes())
+        .into_owned()
+        .collect();
+    if fields.iter().any(|(k, v)| has_nul(k) || v.contains('\0')) {
+        return failure(
+            format,
+            StatusCode::BAD_REQUEST,
+            "字段不能含 NUL 字符".into(),
+        );
+    }
     let get = |k: &str| fields.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
     let client_id = match client_of(&state, get("api_key"), ClientScope::PetitionsWrite).await {
         Ok(id) => id,
@@ -694,13 +724,20 @@ async fn services_by_code(state: &AppState) -> Result<HashMap<String, String>, A
         (status = 503, description = "The database is down; see `Retry-After`", body = [Open311Error])
     )
 )]
-#[get("/open311/v2/requests.{format}")]
+#[get("/v2/requests.{format}")]
 pub async fn list_requests(
     state: web::Data<AppState>,
     format: web::Path<Format>,
     req: HttpRequest,
 ) -> HttpResponse {
     let format = format.into_inner();
+    if has_nul(req.query_string()) {
+        return failure(
+            format,
+            StatusCode::BAD_REQUEST,
+            "查询参数不能含 NUL 字符".into(),
+        );
+    }
     let Ok(q) = web::Query::<RequestsQuery>::from_query(req.query_string()) else {
         return failure(format, StatusCode::BAD_REQUEST, "查询参数无效".into());
     };
@@ -709,16 +746,26 @@ pub async fn list_requests(
         Ok(id) => id,
         Err((status, msg)) => return failure(format, status, msg),
     };
+    // Comma-separated, as the standard allows: `open,closed` is both.
     let states = match q.status.as_deref() {
         None => None,
-        Some("open") => Some(OPEN_STATES.iter().map(|s| (*s).to_owned()).collect()),
-        Some("closed") => Some(CLOSED_STATES.iter().map(|s| (*s).to_owned()).collect()),
-        Some(other) => {
-            return failure(
-                format,
-                StatusCode::BAD_REQUEST,
-                format!("status: 须为 open 或 closed，而非 {other}"),
-            );
+        Some(list) => {
+            let mut states: Vec<String> = Vec::new();
+            for status in list.split(',').map(str::trim) {
+                let group: &[&str] = match status {
+                    "open" => &OPEN_STATES,
+                    "closed" => &CLOSED_STATES,
+                    other => {
+                        return failure(
+                            format,
+                            StatusCode::BAD_REQUEST,
+                            format!("status: 须为 open 或 closed，而非 {other}"),
+                        );
+                    }
+                };
+                states.extend(group.iter().map(|s| (*s).to_owned()));
+            }
+            Some(states)
         }
     };
     let to = q.end_date.map_or_else(Utc::now, |d| d.with_timezone(&Utc));
@@ -736,7 +783,17 @@ pub async fn list_requests(
                     .collect()
             })
             .unwrap_or_default(),
-        service_code: q.service_code.clone(),
+        service_codes: q
+            .service_code
+            .as_deref()
+            .map(|codes| {
+                codes
+                    .split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
         from: Some(from),
         to: Some(to),
         states,
@@ -790,13 +847,20 @@ pub struct KeyQuery {
         (status = 503, description = "The database is down; see `Retry-After`", body = [Open311Error])
     )
 )]
-#[get("/open311/v2/requests/{service_request_id}.{format}")]
+#[get("/v2/requests/{service_request_id}.{format}")]
 pub async fn get_request(
     state: web::Data<AppState>,
     path: web::Path<(String, Format)>,
     req: HttpRequest,
 ) -> HttpResponse {
     let (id, format) = path.into_inner();
+    if has_nul(&id) || has_nul(req.query_string()) {
+        return failure(
+            format,
+            StatusCode::BAD_REQUEST,
+            "参数不能含 NUL 字符".into(),
+        );
+    }
     let key = web::Query::<KeyQuery>::from_query(req.query_string())
         .ok()
         .and_then(|q| q.into_inner().api_key);
@@ -842,13 +906,20 @@ pub struct TokenAnswer {
         (status = 503, description = "The database is down; see `Retry-After`", body = [Open311Error])
     )
 )]
-#[get("/open311/v2/tokens/{token}.{format}")]
+#[get("/v2/tokens/{token}.{format}")]
 pub async fn token(
     state: web::Data<AppState>,
     path: web::Path<(String, Format)>,
     req: HttpRequest,
 ) -> HttpResponse {
     let (token, format) = path.into_inner();
+    if has_nul(req.query_string()) {
+        return failure(
+            format,
+            StatusCode::BAD_REQUEST,
+            "参数不能含 NUL 字符".into(),
+        );
+    }
     let key = web::Query::<KeyQuery>::from_query(req.query_string())
         .ok()
         .and_then(|q| q.into_inner().api_key);
@@ -911,7 +982,7 @@ pub struct Discovery {
     params(("format" = Format, Path, description = "`json` or `xml`")),
     responses((status = 200, description = "Where the endpoint is and what it speaks", content((Discovery = "application/json"), (String = "text/xml"))))
 )]
-#[get("/open311/discovery.{format}")]
+#[get("/discovery.{format}")]
 pub async fn discovery(state: web::Data<AppState>, format: web::Path<Format>) -> HttpResponse {
     let changeset = "2026-11-26T00:00:00+08:00".to_owned();
     // The configured public address; relative when none is set.

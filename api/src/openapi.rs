@@ -30,7 +30,7 @@ Anything else comes as `v2` beside `v1`. An operation to be withdrawn is first m
 `deprecated` here and answers with a `Deprecation` header (RFC 9745), a `Sunset` header \
 (RFC 8594) at least six months ahead and a `Link` to its replacement.\n\n\
 **Integrators' limits.** Every answer to an integrator carries `RateLimit-Limit`, \
-`RateLimit-Remaining`, `RateLimit-Reset` (seconds) and `RateLimit-Policy` (`<limit>;w=60`); \
+`RateLimit-Remaining`, `RateLimit-Reset` (seconds, at most) and `RateLimit-Policy` (`<limit>;w=60`); \
 over the limit the answer is 429 with `Retry-After`.",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),

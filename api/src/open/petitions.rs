@@ -140,8 +140,9 @@ pub async fn create(
                 .lookup_hash(crate::citizen::profile::PHONE, p.expose())
         }),
     };
-    let key = format!("client:{}:external:{external_id}", client.client_id);
+    // The external id enters the key hashed: keys have a bounded length, external ids need not.
     let request_hash = hash_request(&external_id)?;
+    let key = format!("client:{}:external:{request_hash}", client.client_id);
     let registered = register_petition(
         &state,
         &origin,
@@ -243,7 +244,7 @@ pub async fn find(
     query: ApiQuery<ByExternalId>,
 ) -> Result<HttpResponse, ApiError> {
     client.require(ClientScope::PetitionsRead)?;
-    let row = petitions::find_by_source(&state.db, &client.client_id, &query.0.external_id)
+    let row = petitions::find_by_source(&state.db, &client.client_id, query.0.external_id.trim())
         .await?
         .ok_or_else(not_theirs)?;
     Ok(HttpResponse::Ok().json(view_of(&state, row).await?))

@@ -689,3 +689,41 @@ async fn an_integrator_creates_a_petition_once_per_external_id_and_follows_its_c
     assert_eq!(next["items"][0]["external_id"], "12345-20261124-000731");
     assert_eq!(next["items"][0]["state"], "awaiting_acceptance");
 }
+
+/// The README's webhook-verification snippet, run as an integrator would run it, against a
+/// signature the service makes: it accepts the real one and refuses a tampered body.
+#[test]
+fn the_readme_webhook_snippet_verifies_the_services_signatures() {
+    let readme = include_str!("../../../README.md");
+    let start = readme.find("```python\n").expect("a python snippet") + "```python\n".len();
+    let snippet: String = readme[start..]
+        .split("```")
+        .next()
+        .unwrap()
+        .lines()
+        .map(|l| l.strip_prefix("  ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let now = chrono::Utc::now().timestamp();
+    let body = r#"{"type":"petition.accepted","data":{"tracking_no":"ZM20261126000042"}}"#;
+    let signature = fengqiao_infra::webhooks::sign(secret, "msg_1", now, body).unwrap();
+    let program = format!(
+        "{snippet}\nimport sys\nh = {{'webhook-id': 'msg_1', 'webhook-timestamp': '{now}', 'webhook-signature': '{signature}'}}\n\
+         ok = verify('{secret}', h, sys.argv[1].encode())\nprint('ok' if ok else 'refused')\n"
+    );
+    let run = |body: &str| {
+        let out = std::process::Command::new("python3")
+            .args(["-c", &program, body])
+            .output()
+            .expect("python3 runs the snippet");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    assert_eq!(run(body), "ok");
+    assert_eq!(run(&body.replace("accepted", "answered")), "refused");
+}

@@ -163,6 +163,37 @@ async fn an_open311_client_lists_services_files_a_request_and_follows_it() {
         .await
         .unwrap();
     assert!(closed.as_array().unwrap().is_empty());
+    let both: Value = app
+        .get(&format!(
+            "/open311/v2/requests.json?api_key={key}&status=open,closed"
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        both.as_array().unwrap().len(),
+        1,
+        "comma lists, as the standard has them"
+    );
+    let res = app
+        .get(&format!(
+            "/open311/v2/requests.json?api_key={key}&service_request_id=%00"
+        ))
+        .await;
+    assert_eq!(res.status(), 400, "a NUL byte is refused, never stored");
+    let xml = app
+        .get("/open311/v2/services/labour.xml")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        xml.contains("<service_definition><attributes><attribute>")
+            || xml.contains("<service_definition><service_code>"),
+        "one root element: {xml}"
+    );
+    assert!(!xml.contains("<service_definition><service_definition>"));
 
     // It is a petition like any other, with channel open311.
     let staff: Value = app

@@ -1293,6 +1293,16 @@ pub async fn find_by_source(
         .await?)
 }
 
+/// The smallest UUID v7 of the millisecond `at`: every id made from then on is at least this.
+pub fn v7_floor(at: DateTime<Utc>) -> Uuid {
+    let ms = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+    let mut bytes = [0u8; 16];
+    bytes[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+    bytes[6] = 0x70;
+    bytes[8] = 0x80;
+    Uuid::from_bytes(bytes)
+}
+
 /// A public step of an integrator's petition, for its change feed.
 pub struct Change {
     pub event: petition_event::Model,
@@ -1316,9 +1326,11 @@ pub async fn changes_for_client(
         .column(petition::Column::Id)
         .filter(petition::Column::SourceClientId.eq(client_id))
         .into_query();
+    // Settled by the id's own clock (UUID v7 leads with its millisecond), the order the feed
+    // pages in: an event time taken earlier in a slow request cannot let a later id through.
     let mut q = petition_event::Entity::find()
         .filter(petition_event::Column::Public.eq(true))
-        .filter(petition_event::Column::At.lt(settled_before))
+        .filter(petition_event::Column::Id.lt(v7_floor(settled_before)))
         .filter(petition_event::Column::PetitionId.in_subquery(theirs));
     if let Some(after) = after {
         q = q.filter(petition_event::Column::Id.gt(after));
@@ -1352,7 +1364,7 @@ pub struct RequestFilter {
     /// Tracking numbers (`service_request_id`); when given, the other filters are ignored, as
     /// the standard says.
     pub tracking_nos: Vec<String>,
-    pub service_code: Option<String>,
+    pub service_codes: Vec<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     /// The states that make up `open` or `closed`.
@@ -1370,8 +1382,9 @@ pub async fn requests_of_client(
     if !filter.tracking_nos.is_empty() {
         q = q.filter(petition::Column::TrackingNo.is_in(filter.tracking_nos.iter().cloned()));
     } else {
-        if let Some(code) = &filter.service_code {
-            q = q.filter(petition::Column::CategoryCode.eq(code.as_str()));
+        if !filter.service_codes.is_empty() {
+            q = q
+                .filter(petition::Column::CategoryCode.is_in(filter.service_codes.iter().cloned()));
         }
         if let Some(from) = filter.from {
             q = q.filter(petition::Column::CreatedAt.gte(from));
