@@ -211,8 +211,8 @@ async fn client_of(
 
 /// A service: a petition category.
 #[derive(Serialize, ToSchema)]
-#[schema(example = json!([{"service_code": "labour", "service_name": "劳动保障", "description": "申诉求决类",
-    "metadata": true, "type": "realtime", "keywords": "申诉求决类", "group": "申诉求决类"}]))]
+#[schema(example = json!({"service_code": "labour", "service_name": "劳动保障", "description": "申诉求决类",
+    "metadata": true, "type": "realtime", "keywords": "申诉求决类", "group": "申诉求决类"}))]
 pub struct Service {
     pub service_code: String,
     pub service_name: String,
@@ -394,8 +394,8 @@ pub async fn service_definition(
 
 /// What a new request answers.
 #[derive(Serialize, ToSchema)]
-#[schema(example = json!([{"service_request_id": "ZM20261126000042", "token": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f60",
-    "service_notice": "依据《信访工作条例》，信访事项自登记之日起15日内转送或交办……", "account_id": null}]))]
+#[schema(example = json!({"service_request_id": "ZM20261126000042", "token": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f60",
+    "service_notice": "依据《信访工作条例》，信访事项自登记之日起15日内转送或交办……", "account_id": null}))]
 pub struct RequestCreated {
     /// Our tracking number.
     pub service_request_id: String,
@@ -598,11 +598,11 @@ pub async fn create_request(
 
 /// A service request as the standard shows it.
 #[derive(Serialize, ToSchema)]
-#[schema(example = json!([{"service_request_id": "ZM20261126000042", "status": "open",
+#[schema(example = json!({"service_request_id": "ZM20261126000042", "status": "open",
     "status_notes": "已转送有权处理机关，15日内告知是否受理", "service_name": "劳动保障", "service_code": "labour",
     "description": "来电反映某工地拖欠农民工工资", "agency_responsible": "官渡镇", "service_notice": "依据《信访工作条例》……",
     "requested_datetime": "2026-11-26T10:30:00+08:00", "updated_datetime": "2026-11-26T15:02:11+08:00",
-    "expected_datetime": "2026-12-11T23:59:59+08:00", "address": null, "lat": 34.72, "long": 113.97, "media_url": null}]))]
+    "expected_datetime": "2026-12-11T23:59:59+08:00", "address": null, "lat": 34.72, "long": 113.97, "media_url": null}))]
 pub struct ServiceRequest {
     pub service_request_id: String,
     /// `open` or `closed`.
@@ -691,12 +691,12 @@ const OPEN_STATES: [&str; 5] = [
     "awaiting_acceptance",
     "in_handling",
     "under_review",
-    "under_rereview",
+    "under_re_review",
 ];
 const CLOSED_STATES: [&str; 7] = [
     "answered",
     "reviewed",
-    "rereviewed",
+    "re_reviewed",
     "not_accepted",
     "diverted",
     "withdrawn",
@@ -884,7 +884,7 @@ pub async fn get_request(
 }
 
 #[derive(Serialize, ToSchema)]
-#[schema(example = json!([{"service_request_id": "ZM20261126000042", "token": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f60"}]))]
+#[schema(example = json!({"service_request_id": "ZM20261126000042", "token": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f60"}))]
 pub struct TokenAnswer {
     pub service_request_id: String,
     pub token: String,

@@ -91,7 +91,7 @@ pub struct PushEvent {
     pub event: String,
     /// One item or a list of them.
     #[serde(rename = "List", default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub list: serde_json::Value,
 }
 

@@ -168,7 +168,7 @@ pub async fn visible_petition(
     "category_code": "transport", "matter_category": "claim", "title": "村道路面破损请求维修", "content": "官渡桥村东头道路破损严重……",
     "township_id": "0193a6f2-7c1e-7d3a-9f1e-2b6c8d4e5f61", "village_id": null, "state": "registered",
     "registered_on": "2026-11-25", "next_deadline": "2026-12-10", "deadline_kind": "dispose", "due_status": "on_track",
-    "flagged": false, "timeline": [{"at": "2026-11-25T10:30:00+08:00", "event": "registered", "state": "registered"}]}], "next_cursor": "MjAyNi0xMi0xMHwwMTkz"}))]
+    "flagged": false, "attachments": [], "timeline": [{"at": "2026-11-25T10:30:00+08:00", "event": "registered", "state": "registered"}]}], "next_cursor": "MjAyNi0xMi0xMHwwMTkz"}))]
 pub struct InboxPage {
     pub items: Vec<PetitionView>,
     pub next_cursor: Option<String>,
