@@ -831,6 +831,29 @@ pub struct KeyQuery {
     pub api_key: Option<String>,
 }
 
+/// The integrator reading one request or token: the path's id and the query free of NUL
+/// bytes, the `api_key` in the query holding `petitions:read`; else the answer to give.
+async fn reader(
+    state: &AppState,
+    format: Format,
+    id: &str,
+    req: &HttpRequest,
+) -> Result<String, HttpResponse> {
+    if has_nul(id) || has_nul(req.query_string()) {
+        return Err(failure(
+            format,
+            StatusCode::BAD_REQUEST,
+            "参数不能含 NUL 字符".into(),
+        ));
+    }
+    let key = web::Query::<KeyQuery>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.into_inner().api_key);
+    client_of(state, key.as_deref(), ClientScope::PetitionsRead)
+        .await
+        .map_err(|(status, msg)| failure(format, status, msg))
+}
+
 /// One service request, by its tracking number (an array of one, as the standard has it).
 #[utoipa::path(
     tag = "open311",
@@ -854,19 +877,9 @@ pub async fn get_request(
     req: HttpRequest,
 ) -> HttpResponse {
     let (id, format) = path.into_inner();
-    if has_nul(&id) || has_nul(req.query_string()) {
-        return failure(
-            format,
-            StatusCode::BAD_REQUEST,
-            "参数不能含 NUL 字符".into(),
-        );
-    }
-    let key = web::Query::<KeyQuery>::from_query(req.query_string())
-        .ok()
-        .and_then(|q| q.into_inner().api_key);
-    let client_id = match client_of(&state, key.as_deref(), ClientScope::PetitionsRead).await {
+    let client_id = match reader(&state, format, &id, &req).await {
         Ok(c) => c,
-        Err((status, msg)) => return failure(format, status, msg),
+        Err(refusal) => return refusal,
     };
     let filter = RequestFilter {
         tracking_nos: vec![id.clone()],
@@ -913,19 +926,9 @@ pub async fn token(
     req: HttpRequest,
 ) -> HttpResponse {
     let (token, format) = path.into_inner();
-    if has_nul(req.query_string()) {
-        return failure(
-            format,
-            StatusCode::BAD_REQUEST,
-            "参数不能含 NUL 字符".into(),
-        );
-    }
-    let key = web::Query::<KeyQuery>::from_query(req.query_string())
-        .ok()
-        .and_then(|q| q.into_inner().api_key);
-    let client_id = match client_of(&state, key.as_deref(), ClientScope::PetitionsRead).await {
+    let client_id = match reader(&state, format, &token, &req).await {
         Ok(c) => c,
-        Err((status, msg)) => return failure(format, status, msg),
+        Err(refusal) => return refusal,
     };
     let not_found = || {
         failure(
