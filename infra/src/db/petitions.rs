@@ -677,18 +677,8 @@ pub async fn inbox(
                 .add(petition::Column::HandlingOrgId.in_subquery(units()))
                 .add(petition::Column::Id.in_subquery(jointly)),
         );
-        // An accusation never reaches the accused: staff of the accused organisation, or of
-        // one below it, do not see it (their own unit and its ancestors are in their path).
-        let own_and_above: Vec<Uuid> = prefix
-            .split('/')
-            .filter_map(|segment| segment.parse().ok())
-            .collect();
-        q = q.filter(
-            Condition::any()
-                .add(petition::Column::AccusedOrgId.is_null())
-                .add(petition::Column::AccusedOrgId.is_not_in(own_and_above)),
-        );
     }
+    q = q.filter(hide_accused(scope));
     if let Some(state) = &filter.state {
         q = q.filter(petition::Column::State.eq(state.as_str()));
     }
@@ -716,6 +706,26 @@ pub async fn inbox(
         .limit(limit)
         .all(db)
         .await?)
+}
+
+/// An accusation never reaches the accused: staff of the accused organisation, or of one
+/// below it, neither see nor count it (their own unit and its ancestors are in their path).
+/// Every staff read of petitions (the work list, the figures, their drill-downs) filters by it.
+pub fn hide_accused(viewer: &fengqiao_domain::identity::OrgScope) -> sea_orm::Condition {
+    use fengqiao_domain::identity::OrgScope;
+    use sea_orm::Condition;
+    match viewer {
+        OrgScope::All => Condition::all(),
+        OrgScope::Subtree(prefix) => {
+            let own_and_above: Vec<Uuid> = prefix
+                .split('/')
+                .filter_map(|segment| segment.parse().ok())
+                .collect();
+            Condition::any()
+                .add(petition::Column::AccusedOrgId.is_null())
+                .add(petition::Column::AccusedOrgId.is_not_in(own_and_above))
+        }
+    }
 }
 
 /// Whether staff in `scope` may see `row` (see `fengqiao_domain::petition::staff_may_see`).

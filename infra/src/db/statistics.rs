@@ -20,7 +20,7 @@ use super::StoreError;
 use super::entities::{
     escalation, flag_ranking, org_unit, petition, petition_event, supervision_order,
 };
-use super::petitions::{NO_DEADLINE, PetitionRow};
+use super::petitions::{NO_DEADLINE, PetitionRow, hide_accused};
 use petition::Column as P;
 
 /// Whose petitions: the county's, or those that happened in or are handled by a unit's subtree.
@@ -958,20 +958,4 @@ pub async fn orders(
             Some((o, p))
         })
         .collect())
-}
-
-/// Accusations of the viewer's own organisation or one above it are never listed to them.
-fn hide_accused(viewer: &OrgScope) -> Cond {
-    match viewer {
-        OrgScope::All => Cond::all(),
-        OrgScope::Subtree(prefix) => {
-            let own_and_above: Vec<Uuid> = prefix
-                .split('/')
-                .filter_map(|segment| segment.parse().ok())
-                .collect();
-            Cond::any()
-                .add(P::AccusedOrgId.is_null())
-                .add(P::AccusedOrgId.is_not_in(own_and_above))
-        }
-    }
 }
