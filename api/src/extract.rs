@@ -525,6 +525,27 @@ fn bearer_token(req: &HttpRequest) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
 }
 
+/// A day a client names: between 2000 and 2100, so date arithmetic never leaves the calendar.
+pub fn day_param(
+    field: &'static str,
+    day: Option<chrono::NaiveDate>,
+) -> Result<Option<chrono::NaiveDate>, ApiError> {
+    let lowest = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(chrono::NaiveDate::MIN);
+    let highest = chrono::NaiveDate::from_ymd_opt(2100, 12, 31).unwrap_or(chrono::NaiveDate::MAX);
+    match day {
+        Some(d) if d < lowest || d > highest => Err(fengqiao_domain::DomainError::invalid(
+            field,
+            "date_out_of_range",
+            Text::new(
+                "日期须在 2000 年至 2100 年之间",
+                "dates run from 2000 to 2100",
+            ),
+        )
+        .into()),
+        other => Ok(other),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -102,13 +102,18 @@ pub async fn request_context(
             .error()
             .and_then(|e| e.as_error::<ApiError>())
         {
+            // Open311 answers every error in the standard's own shape, in the format its path
+            // asks for: the limiter's 429, a malformed path or an unknown one included.
+            Some(api) if path.starts_with("/open311") => Some(crate::open311::failure_of(
+                crate::open311::Format::of_path(&path),
+                api,
+            )),
             Some(api) => {
                 if let Some(cause) = api.cause() {
                     tracing::error!(parent: &span, error = %format!("{cause:#}"), "request failed");
                 }
                 Some(api.render(lang, Some(&path), Some(&request_id)))
             }
-            // Open311 answers its errors in the standard's own shape.
             None if path.starts_with("/open311") => None,
             None if !is_problem(&res) => {
                 Some(ApiError::from_status(status).render(lang, Some(&path), Some(&request_id)))

@@ -35,6 +35,18 @@ pub enum Format {
     Xml,
 }
 
+impl Format {
+    /// The format a path asks for by its extension; JSON for anything but `.xml`, so that an
+    /// unknown extension is answered in a format every client reads.
+    pub fn of_path(path: &str) -> Self {
+        if path.ends_with(".xml") {
+            Format::Xml
+        } else {
+            Format::Json
+        }
+    }
+}
+
 /// An error as the standard words it.
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({"code": 400, "description": "service_code: 未知的服务"}))]
@@ -139,7 +151,7 @@ fn failure(format: Format, status: StatusCode, description: String) -> HttpRespo
 }
 
 /// An error of ours in the standard's words (field errors named).
-fn failure_of(format: Format, e: ApiError) -> HttpResponse {
+pub fn failure_of(format: Format, e: &ApiError) -> HttpResponse {
     use actix_web::ResponseError;
     let status = e.status_code();
     if let Some(cause) = e.cause() {
@@ -241,7 +253,9 @@ fn class_name(matter_category: &str) -> &'static str {
     params(("format" = Format, Path, description = "`json` or `xml`")),
     responses(
         (status = 200, description = "The services", content((Vec<Service> = "application/json"), (String = "text/xml"))),
-        (status = 503, description = "The database is down; see `Retry-After`", body = [Open311Error])
+        (status = 400, description = "An unknown format (neither `.json` nor `.xml`) or a malformed path", content((Vec<Open311Error> = "application/json"), (String = "text/xml"))),
+        (status = 429, description = "Over the per-address or the client's rate limit; see `Retry-After`", content((Vec<Open311Error> = "application/json"), (String = "text/xml"))),
+        (status = 503, description = "The database is down; see `Retry-After`", content((Vec<Open311Error> = "application/json"), (String = "text/xml")))
     )
 )]
 #[get("/v2/services.{format}")]
@@ -263,7 +277,7 @@ pub async fn services(state: web::Data<AppState>, format: web::Path<Format>) -> 
                 .collect();
             answer(format, StatusCode::OK, "services", "service", &list)
         }
-        Err(e) => failure_of(format, e.into()),
+        Err(e) => failure_of(format, &e.into()),
     }
 }
 
@@ -306,8 +320,10 @@ pub struct ServiceDefinition {
     ),
     responses(
         (status = 200, description = "The definition", content((ServiceDefinition = "application/json"), (String = "text/xml"))),
-        (status = 404, description = "No such service", body = [Open311Error]),
-        (status = 503, description = "The database is down; see `Retry-After`", body = [Open311Error])
+        (status = 400, description = "An unknown format (neither `.json` nor `.xml`) or a malformed path", content((Vec<Open311Error> = "application/json"), (String = "text/xml"))),
+        (status = 404, description = "No such service", content((Vec<Open311Error> = "application/json"), (String = "text/xml"))),
+        (status = 429, description = "Over the per-address or the client's rate limit; see `Retry-After`", content((Vec<Open311Error> = "application/json"), (String = "text/xml"))),
+        (status = 503, description = "The database is down; see `Retry-After`", content((Vec<Open311Error> = "application/json"), (String = "text/xml")))
     )
 )]
 #[get("/v2/services/{service_code}.{format}")]
@@ -319,7 +335,7 @@ pub async fn service_definition(
     let category = match petitions::category(&state.db, &code).await {
         Ok(Some(c)) if c.active => c,
         Ok(_) => return failure(format, StatusCode::NOT_FOUND, format!("未知的服务：{code}")),
-        Err(e) => return failure_of(format, e.into()),
+        Err(e) => return failure_of(format, &e.into()),
     };
     let townships = match fengqiao_infra::db::org::units_of_kinds(
         &state.db,
@@ -328,7 +344,7 @@ pub async fn service_definition(
     .await
     {
         Ok(units) => units,
-        Err(e) => return failure_of(format, e.into()),
+        Err(e) => return failure_of(format, &e.into()),
     };
     let list = |pairs: Vec<(String, String)>| {
         Some(
@@ -435,10 +451,10 @@ pub struct RequestForm {
         description = "The standard's fields, plus `attribute[township]` (required), `attribute[kind]`, `attribute[title]`"),
     responses(
         (status = 201, description = "Registered", content((Vec<RequestCreated> = "application/json"), (String = "text/xml"))),
-        (status = 400, description = "A missing or invalid field, or a petition rule refused it", body = [Open311Error]),
-        (status = 403, description = "A missing or invalid `api_key`, or it lacks `petitions:write`", body = [Open311Error]),
-        (status = 429, description = "Over the client's rate limit; see `Retry-After`", body = [Open311Error]),
-        (status = 503, description = "The database is down; see `Retry-After`", body = [Open311Error])
+        (status = 400, description = "A missing or invalid field, an unknown format, or a petition rule refused it", content((Vec<Open311Error> = "application/json"), (String = "text/xml"))),
+        (status = 403, description = "A missing or invalid `api_key`, or it lacks `petitions:write`", content((Vec<Open311Error> = "application/json"), (String = "text/xml"))),
+        (status = 429, description = "Over the per-address or the client's rate limit; see `Retry-After`", content((Vec<Open311Error> = "application/json"), (String = "text/xml"))),
+        (status = 503, description = "The database is down; see `Retry-After`", content((Vec<Open311Error> = "application/json"), (String = "text/xml")))
     )
 )]
 #[post("/v2/requests.{format}")]
@@ -524,7 +540,7 @@ pub async fn create_request(
     }) {
         Ok(p) => p,
         Err(e) => {
-            let mut res = failure_of(format, ApiError::from(e));
+            let mut res = failure_of(format, &ApiError::from(e));
             *res.status_mut() = StatusCode::BAD_REQUEST;
             return res;
         }
@@ -552,7 +568,7 @@ pub async fn create_request(
     let key = format!("open311:{client_id}:{}", uuid::Uuid::now_v7());
     let request_hash = match hash_request(&key) {
         Ok(h) => h,
-        Err(e) => return failure_of(format, e),
+        Err(e) => return failure_of(format, &e),
     };
     let registered = register_petition(
         &state,
@@ -587,7 +603,7 @@ pub async fn create_request(
             use actix_web::ResponseError;
             // The standard's clients know 400 for a refused request.
             let status = e.status_code();
-            let mut res = failure_of(format, e);
+            let mut res = failure_of(format, &e);
             if status == StatusCode::UNPROCESSABLE_ENTITY {
                 *res.status_mut() = StatusCode::BAD_REQUEST;
             }
@@ -719,9 +735,10 @@ async fn services_by_code(state: &AppState) -> Result<HashMap<String, String>, A
     params(("format" = Format, Path, description = "`json` or `xml`"), RequestsQuery),
     responses(
         (status = 200, description = "The requests", content((Vec<ServiceRequest> = "application/json"), (String = "text/xml"))),
-        (status = 400, description = "An invalid filter", body = [Open311Error]),
-        (status = 403, description = "A missing or invalid `api_key`", body = [Open311Error]),
-        (status = 503, description = "The database is down; see `Retry-After`", body = [Open311Error])
+        (status = 400, description = "An invalid filter or an unknown format", content((Vec<Open311Error> = "application/json"), (String = "text/xml"))),
+        (status = 403, description = "A missing or invalid `api_key`", content((Vec<Open311Error> = "application/json"), (String = "text/xml"))),
+        (status = 429, description = "Over the per-address or the client's rate limit; see `Retry-After`", content((Vec<Open311Error> = "application/json"), (String = "text/xml"))),
+        (status = 503, description = "The database is down; see `Retry-After`", content((Vec<Open311Error> = "application/json"), (String = "text/xml")))
     )
 )]
 #[get("/v2/requests.{format}")]
@@ -820,7 +837,7 @@ async fn respond_requests(
     .await;
     match result {
         Ok(list) => answer(format, StatusCode::OK, "service_requests", "request", &list),
-        Err(e) => failure_of(format, e),
+        Err(e) => failure_of(format, &e),
     }
 }
 
@@ -865,9 +882,11 @@ async fn reader(
     ),
     responses(
         (status = 200, description = "The request", content((Vec<ServiceRequest> = "application/json"), (String = "text/xml"))),
-        (status = 403, description = "A missing or invalid `api_key`", body = [Open311Error]),
-        (status = 404, description = "None of the integrator's requests has this id", body = [Open311Error]),
-        (status = 503, description = "The database is down; see `Retry-After`", body = [Open311Error])
+        (status = 400, description = "An unknown format (neither `.json` nor `.xml`) or a malformed path", content((Vec<Open311Error> = "application/json"), (String = "text/xml"))),
+        (status = 403, description = "A missing or invalid `api_key`", content((Vec<Open311Error> = "application/json"), (String = "text/xml"))),
+        (status = 404, description = "None of the integrator's requests has this id", content((Vec<Open311Error> = "application/json"), (String = "text/xml"))),
+        (status = 429, description = "Over the per-address or the client's rate limit; see `Retry-After`", content((Vec<Open311Error> = "application/json"), (String = "text/xml"))),
+        (status = 503, description = "The database is down; see `Retry-After`", content((Vec<Open311Error> = "application/json"), (String = "text/xml")))
     )
 )]
 #[get("/v2/requests/{service_request_id}.{format}")]
@@ -892,7 +911,7 @@ pub async fn get_request(
             format!("未找到服务请求：{id}"),
         ),
         Ok(_) => respond_requests(&state, format, &client_id, &filter).await,
-        Err(e) => failure_of(format, e.into()),
+        Err(e) => failure_of(format, &e.into()),
     }
 }
 
@@ -914,9 +933,11 @@ pub struct TokenAnswer {
     ),
     responses(
         (status = 200, description = "The request id", content((Vec<TokenAnswer> = "application/json"), (String = "text/xml"))),
-        (status = 403, description = "A missing or invalid `api_key`", body = [Open311Error]),
-        (status = 404, description = "No such token among the integrator's requests", body = [Open311Error]),
-        (status = 503, description = "The database is down; see `Retry-After`", body = [Open311Error])
+        (status = 400, description = "An unknown format (neither `.json` nor `.xml`) or a malformed path", content((Vec<Open311Error> = "application/json"), (String = "text/xml"))),
+        (status = 403, description = "A missing or invalid `api_key`", content((Vec<Open311Error> = "application/json"), (String = "text/xml"))),
+        (status = 404, description = "No such token among the integrator's requests", content((Vec<Open311Error> = "application/json"), (String = "text/xml"))),
+        (status = 429, description = "Over the per-address or the client's rate limit; see `Retry-After`", content((Vec<Open311Error> = "application/json"), (String = "text/xml"))),
+        (status = 503, description = "The database is down; see `Retry-After`", content((Vec<Open311Error> = "application/json"), (String = "text/xml")))
     )
 )]
 #[get("/v2/tokens/{token}.{format}")]
@@ -952,7 +973,7 @@ pub async fn token(
             }],
         ),
         Ok(_) => not_found(),
-        Err(e) => failure_of(format, e.into()),
+        Err(e) => failure_of(format, &e.into()),
     }
 }
 
@@ -983,7 +1004,11 @@ pub struct Discovery {
     tag = "open311",
     operation_id = "getOpen311Discovery",
     params(("format" = Format, Path, description = "`json` or `xml`")),
-    responses((status = 200, description = "Where the endpoint is and what it speaks", content((Discovery = "application/json"), (String = "text/xml"))))
+    responses(
+        (status = 200, description = "Where the endpoint is and what it speaks", content((Discovery = "application/json"), (String = "text/xml"))),
+        (status = 400, description = "An unknown format (neither `.json` nor `.xml`) or a malformed path", content((Vec<Open311Error> = "application/json"), (String = "text/xml"))),
+        (status = 429, description = "Over the per-address or the client's rate limit; see `Retry-After`", content((Vec<Open311Error> = "application/json"), (String = "text/xml")))
+    )
 )]
 #[get("/discovery.{format}")]
 pub async fn discovery(state: web::Data<AppState>, format: web::Path<Format>) -> HttpResponse {

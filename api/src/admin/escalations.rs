@@ -436,7 +436,8 @@ fn watch_row(e: WatchEntry, names: &[(Uuid, String, String)]) -> WatchRow {
             (WatchView = "application/json"),
             (String = "text/csv"),
             (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        )))
+        )),
+        (status = 422, description = "A date outside 2000 to 2100 (`date_out_of_range`)", body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/escalations/watch")]
 pub async fn watch(
@@ -447,7 +448,7 @@ pub async fn watch(
     staff.require_any(&READERS)?;
     let q = query.0;
     let today = today();
-    let day = super::statistics::day_param("date", q.date)?.unwrap_or(today);
+    let day = crate::extract::day_param("date", q.date)?.unwrap_or(today);
     let w = crate::statistics::watch(&state, day, today).await?;
     let units: Vec<WatchRow> = w
         .entries

@@ -182,7 +182,8 @@ pub struct InboxQuery {
     pub state: Option<String>,
     /// Only flagged (or only unflagged) petitions.
     pub flagged: Option<bool>,
-    /// Only petitions whose next deadline falls within this many days from today.
+    /// Only petitions whose next deadline falls within this many days from today (0 to 366).
+    #[param(minimum = 0, maximum = 366)]
     pub due_within_days: Option<u32>,
     /// Only petitions past their deadline.
     #[serde(default)]
@@ -200,7 +201,7 @@ pub struct InboxQuery {
     responses(
         (status = 200, description = "One page, soonest deadline first", body = InboxPage),
         (status = 400, description = "Malformed query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Limit out of range or bad cursor", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "Limit or `due_within_days` out of range, or a bad cursor", body = Problem, content_type = "application/problem+json")
     )
 )]
 #[get("/petitions")]
@@ -222,8 +223,18 @@ pub async fn inbox(
     let due_by = if q.overdue {
         Some(today - chrono::Days::new(1))
     } else {
-        q.due_within_days
-            .map(|d| today + chrono::Days::new(u64::from(d)))
+        match q.due_within_days {
+            // A year ahead is as far as any deadline of the regulation reaches.
+            Some(d) if d > 366 => {
+                return Err(DomainError::invalid(
+                    "due_within_days",
+                    "out_of_range",
+                    Text::new("天数须在 0 至 366 之间", "days must be 0 to 366"),
+                )
+                .into());
+            }
+            d => d.map(|d| today + chrono::Days::new(u64::from(d))),
+        }
     };
     let filter = InboxFilter {
         state: q.state,

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, Problem};
 use crate::exports::{self, ChartFormat, ExportFormat};
-use crate::extract::{ApiQuery, StaffUser};
+use crate::extract::{ApiQuery, StaffUser, day_param};
 use crate::state::AppState;
 
 /// Who may read the figures: supervisors, leaders and administrators.
@@ -30,27 +30,6 @@ pub const READERS: [Role; 3] = [Role::Supervisor, Role::Leader, Role::Administra
 
 pub fn today() -> NaiveDate {
     fengqiao_domain::calendar::local_date(Utc::now())
-}
-
-/// A day a client names: between 2000 and 2100, so date arithmetic never leaves the calendar.
-pub fn day_param(
-    field: &'static str,
-    day: Option<NaiveDate>,
-) -> Result<Option<NaiveDate>, ApiError> {
-    let lowest = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(NaiveDate::MIN);
-    let highest = NaiveDate::from_ymd_opt(2100, 12, 31).unwrap_or(NaiveDate::MAX);
-    match day {
-        Some(d) if d < lowest || d > highest => Err(DomainError::invalid(
-            field,
-            "date_out_of_range",
-            Text::new(
-                "日期须在 2000 年至 2100 年之间",
-                "dates run from 2000 to 2100",
-            ),
-        )
-        .into()),
-        other => Ok(other),
-    }
 }
 
 /// The period asked for: `from`..`to`, or the `granularity` (default month) holding `date`
@@ -175,7 +154,7 @@ fn rate_rows(counts: &RawCounts) -> Vec<Vec<Cell>> {
             (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         )),
         (status = 404, description = "No such organisation in the caller's scope (`org_unit_not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A reversed, incomplete or too long range (`range_reversed`, `range_incomplete`, `range_too_long`)", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "A reversed, incomplete or too long range (`range_reversed`, `range_incomplete`, `range_too_long`), or a date outside 2000 to 2100 (`date_out_of_range`)", body = Problem, content_type = "application/problem+json")
     )
 )]
 #[get("/statistics/figures")]
@@ -427,7 +406,7 @@ pub struct PetitionsBehindPage {
             (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         )),
         (status = 404, description = "No such organisation in the caller's scope (`org_unit_not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A bad range (`range_reversed`, `range_incomplete`, `range_too_long`)", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "A bad range (`range_reversed`, `range_incomplete`, `range_too_long`) or a date outside 2000 to 2100 (`date_out_of_range`)", body = Problem, content_type = "application/problem+json")
     )
 )]
 #[get("/statistics/petitions")]
@@ -550,7 +529,7 @@ pub struct UnitsView {
             (String = "text/csv"),
             (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         )),
-        (status = 422, description = "A bad range", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "A bad range, or a date outside 2000 to 2100 (`date_out_of_range`)", body = Problem, content_type = "application/problem+json")
     )
 )]
 #[get("/statistics/townships")]
@@ -828,7 +807,8 @@ pub struct FlagsView {
             (String = "text/csv"),
             (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
             (String = "image/svg+xml")
-        )))
+        )),
+        (status = 422, description = "A date outside 2000 to 2100 (`date_out_of_range`)", body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/statistics/flags")]
 pub async fn flags(

@@ -744,7 +744,8 @@ pub struct WeeklyView {
             (String = "text/csv"),
             (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         )),
-        (status = 404, description = "No such organisation in the caller's scope (`org_unit_not_found`)", body = Problem, content_type = "application/problem+json")
+        (status = 404, description = "No such organisation in the caller's scope (`org_unit_not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A date outside 2000 to 2100 (`date_out_of_range`)", body = Problem, content_type = "application/problem+json")
     )
 )]
 #[get("/supervision/weekly")]
@@ -757,7 +758,7 @@ pub async fn weekly(
     let (_, unit) = scope_of(&state, &staff, q.org_unit_id).await?;
     let week = Period::of(
         Granularity::Week,
-        super::statistics::day_param("date", q.date)?.unwrap_or_else(today),
+        crate::extract::day_param("date", q.date)?.unwrap_or_else(today),
     );
     let units: Vec<(Uuid, String, String)> = match unit {
         Some(u) => vec![(u.id, u.name, u.path)],

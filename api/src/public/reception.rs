@@ -98,8 +98,7 @@ fn range(query: &ScheduleQuery) -> Result<(NaiveDate, NaiveDate), ApiError> {
         )
         .into());
     }
-    let from = query
-        .from
+    let from = crate::extract::day_param("from", query.from)?
         .unwrap_or_else(|| fengqiao_domain::calendar::local_date(Utc::now()));
     Ok((from, from + chrono::Days::new(u64::from(days - 1))))
 }
@@ -191,7 +190,7 @@ async fn view_of(
     responses(
         (status = 200, description = "The sessions, by date and time; `ETag` and `Cache-Control` set", body = Schedule),
         (status = 304, description = "Unchanged since the `If-None-Match` ETag"),
-        (status = 422, description = "Days out of range (`out_of_range`)", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "Days out of range (`out_of_range`) or a date outside 2000 to 2100 (`date_out_of_range`)", body = Problem, content_type = "application/problem+json")
     )
 )]
 #[get("/reception/schedule")]
@@ -234,7 +233,7 @@ fn ics_text(s: &str) -> String {
     responses(
         (status = 200, description = "`text/calendar`; `ETag` and `Cache-Control` set", body = String, content_type = "text/calendar"),
         (status = 304, description = "Unchanged since the `If-None-Match` ETag"),
-        (status = 422, description = "Days out of range (`out_of_range`)", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "Days out of range (`out_of_range`) or a date outside 2000 to 2100 (`date_out_of_range`)", body = Problem, content_type = "application/problem+json")
     )
 )]
 #[get("/reception/schedule.ics")]

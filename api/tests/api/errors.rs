@@ -412,3 +412,21 @@ async fn a_nul_character_is_a_400_not_a_500_on_any_backend() {
         .unwrap();
     assert_eq!(problem(res, 415).await["code"], "unsupported_media_type");
 }
+
+/// Found by generated cases: days far from today once overflowed the calendar and panicked.
+#[tokio::test]
+async fn days_beyond_the_calendar_are_422_not_a_panic() {
+    let (app, admin) = spawn_demo_app().await;
+    let res = app
+        .get_as("/api/v1/admin/petitions?due_within_days=2147483648", &admin)
+        .await;
+    let body = problem(res, 422).await;
+    assert_eq!(body["errors"][0]["code"], "out_of_range", "{body}");
+    let res = app.get("/api/v1/reception/schedule?from=9999-12-31").await;
+    let body = problem(res, 422).await;
+    assert_eq!(body["errors"][0]["code"], "date_out_of_range", "{body}");
+    let res = app
+        .get_as("/api/v1/admin/statistics/flags?date=0299-02-22", &admin)
+        .await;
+    assert_eq!(problem(res, 422).await["errors"][0]["field"], "date");
+}

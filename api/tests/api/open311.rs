@@ -236,3 +236,41 @@ async fn an_open311_client_lists_services_files_a_request_and_follows_it() {
             .ends_with("/open311/v2")
     );
 }
+
+#[tokio::test]
+async fn every_open311_error_is_in_the_standards_shape_even_before_a_handler_runs() {
+    let app = crate::helpers::spawn_app().await;
+    // An unknown format: the standard's shape in JSON, which every client reads.
+    let res = app
+        .client
+        .get(app.url("/open311/v2/services.yaml"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body[0]["code"], 400, "{body}");
+    assert!(body[0]["description"].as_str().unwrap().contains("yaml"));
+    // An unknown path asked for in XML: a 404 in XML.
+    let res = app
+        .client
+        .get(app.url("/open311/v2/nothing-here.xml"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/xml")
+    );
+    let body = res.text().await.unwrap();
+    assert!(body.contains("<errors><error><code>404</code>"), "{body}");
+}
