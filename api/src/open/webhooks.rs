@@ -152,7 +152,8 @@ fn endpoint_not_found() -> ApiError {
 /// `petition.diverted`, `petition.extended`, `petition.answered`, `petition.review_requested`,
 /// `petition.review_decided`, `petition.rereview_requested`, `petition.rereview_decided`,
 /// `petition.reopened`, `petition.closed`, `petition.withdrawn`, `petition.message`,
-/// `petition.rated`. Each delivery is a POST of `{"type", "timestamp", "data": {"delivery_id",
+/// `petition.rated`. An endpoint hears of the petitions its integrator created (those it may
+/// read), never of anyone else's. Each delivery is a POST of `{"type", "timestamp", "data": {"delivery_id",
 /// "petition_id", "tracking_no", "event", "state", "deadline"}}` with the headers
 /// `webhook-id`, `webhook-timestamp` and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of
 /// `{id}.{timestamp}.{body}` under the secret's key); answer 2xx within 10 s. Failed

@@ -570,7 +570,13 @@ async fn webhooks_are_signed_logged_and_kept_to_their_owner() {
         .respond_with(ResponseTemplate::new(204))
         .mount(&receiver)
         .await;
-    let hotline = integrator(&app, &admin, "12345 热线", &["webhooks:manage"]).await;
+    let hotline = integrator(
+        &app,
+        &admin,
+        "12345 热线",
+        &["webhooks:manage", "petitions:write"],
+    )
+    .await;
     let reader = integrator(&app, &admin, "数据大屏", &["petitions:read"]).await;
     let other = integrator(&app, &admin, "市信访系统", &["webhooks:manage"]).await;
     let hook = json!({"url": format!("{}/hook", receiver.uri()),
@@ -618,12 +624,30 @@ async fn webhooks_are_signed_logged_and_kept_to_their_owner() {
         "webhook_endpoint_not_found"
     );
 
+    // A citizen's own petition: the hotline did not bring it, so it never hears of it.
     let citizen = app.dev_citizen("hooked").await;
     let token = citizen["access_token"].as_str().unwrap();
-    let petition = submit(&app, token, "hook-key-0001").await;
-    let id = petition["id"].as_str().unwrap();
+    let theirs = submit(&app, token, "hook-key-0001").await;
     let registrar = staff_in(&app, "r.hook", "410122", &[Role::Registrar]).await;
     let handler = staff_in(&app, "h.hook", "410122-101", &[Role::Handler]).await;
+    forward_and_accept(&app, &registrar, &handler, theirs["id"].as_str().unwrap()).await;
+    // The petition the hotline brought: its steps reach the hotline's endpoint.
+    let res = app
+        .post_json_as(
+            "/api/v1/open/petitions",
+            &hotline.token,
+            &json!({
+                "external_id": "12345-hook-0001", "channel": "phone", "kind": "complaint",
+                "category_code": "labour", "title": "村道路面破损请求维修",
+                "content": "来电反映村道路面破损严重，雨天积水，群众出行困难。",
+                "township_id": app.org_id("410122-101").await,
+                "petitioner": {"name": "王大明", "phone": "13900001111"}
+            }),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let petition: Value = res.json().await.unwrap();
+    let id = petition["id"].as_str().unwrap();
     forward_and_accept(&app, &registrar, &handler, id).await;
 
     let received = eventually("two webhook deliveries", || async {
@@ -635,7 +659,7 @@ async fn webhooks_are_signed_logged_and_kept_to_their_owner() {
     assert_eq!(
         receiver.received_requests().await.unwrap().len(),
         2,
-        "forwarded is not subscribed"
+        "forwarded is not subscribed, and the citizen's own petition is not the hotline's"
     );
     let mut types = Vec::new();
     for request in &received {

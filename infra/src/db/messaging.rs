@@ -138,7 +138,8 @@ pub fn webhook_body(delivery_id: Uuid, topic: &str, facts: &EventFacts) -> serde
 
 /// Fans out up to `batch` outbox messages: the citizen's inbox entry, one push delivery (WeChat
 /// when it has a template for the event, else SMS when a phone is known) and one delivery per
-/// webhook endpoint that asked for the event; then marks them done, all in one transaction.
+/// webhook endpoint that asked for the event, of the integrator that created the petition;
+/// then marks them done, all in one transaction.
 /// Returns how many messages it took.
 pub async fn fan_out(
     db: &DatabaseConnection,
@@ -244,10 +245,16 @@ async fn fan_out_one(
             insert_delivery(txn, keyring, row, channel, to, &facts, now).await?;
         }
     }
-    for endpoint in endpoints
-        .iter()
-        .filter(|e| e.event_types.split_whitespace().any(|t| t == row.topic))
-    {
+    // An integrator hears only of the petitions it is entitled to read: those it created. A
+    // petition's events never reach a client that did not bring it, as its reads and change
+    // feed answer 404 for them too.
+    let source = petition
+        .as_ref()
+        .and_then(|p| p.source_client_id.as_deref());
+    for endpoint in endpoints.iter().filter(|e| {
+        source == Some(e.client_id.as_str())
+            && e.event_types.split_whitespace().any(|t| t == row.topic)
+    }) {
         let to = Recipient::Endpoint(endpoint.id, endpoint.active);
         insert_delivery(txn, keyring, row, DeliveryChannel::Webhook, to, &facts, now).await?;
     }
