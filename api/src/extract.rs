@@ -519,7 +519,7 @@ fn unauthenticated() -> ApiError {
     )
 }
 
-fn bearer_token(req: &HttpRequest) -> Option<&str> {
+pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())

@@ -15,6 +15,7 @@ use fengqiao_domain::org::OrgKind;
 use fengqiao_domain::petition::{Channel, NewPetition, PetitionKind, PetitionState, Submission};
 use fengqiao_domain::ports::RateDecision;
 use fengqiao_infra::db::api_clients;
+use fengqiao_infra::db::audit::{Actor, Event, Origin};
 use fengqiao_infra::db::petitions::{
     self, PetitionRow, RequestFilter, SealedPetitioner, parse_text,
 };
@@ -170,37 +171,85 @@ fn has_nul(s: &str) -> bool {
     s.contains('\0') || s.contains("%00")
 }
 
-/// The integrator behind an `api_key`, holding `scope`, within its rate limit.
+/// The integrator behind a request, holding `scope`, within its rate limit. It proves itself
+/// with the standard's `api_key` (`{client_id}:{client_secret}`), or, so that no secret travels
+/// in a URL where proxies log it, with `Authorization: Bearer` and a client access token from
+/// `POST /api/v1/oauth/token`. Every refusal is audited, without the secret.
 async fn client_of(
     state: &AppState,
+    req: &HttpRequest,
+    origin: &Origin,
     api_key: Option<&str>,
     scope: ClientScope,
 ) -> Result<String, (StatusCode, String)> {
-    let refused = || {
+    let unavailable = || {
         (
-            StatusCode::FORBIDDEN,
-            "api_key 无效或缺少所需权限".to_owned(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "服务暂不可用，请稍后重试".to_owned(),
         )
     };
-    let (client_id, secret) = api_key
-        .and_then(|k| k.split_once(':'))
-        .ok_or_else(refused)?;
-    let row = api_clients::find_by_client_id(&state.db, client_id)
-        .await
-        .map_err(|_| {
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "服务暂不可用，请稍后重试".to_owned(),
-            )
-        })?
-        .filter(|c| c.revoked_at.is_none() && api_clients::secret_matches(c, secret))
-        .ok_or_else(refused)?;
-    if !ClientScope::parse_list(&row.scopes)
-        .unwrap_or_default()
-        .contains(&scope)
-    {
-        return Err(refused());
-    }
+    // The standard's `api_key` when one is given; else the bearer token.
+    let presented = match (api_key, crate::extract::bearer_token(req)) {
+        (Some(key), _) => match key.split_once(':') {
+            Some((id, secret)) => Ok((id.to_owned(), Some(secret), None)),
+            None => Err(("malformed_api_key", None)),
+        },
+        (None, Some(bearer)) => match state.tokens.verify_client(bearer) {
+            Ok(claims) => Ok((claims.sub, None, Some(claims.scope))),
+            Err(_) => Err(("invalid_token", None)),
+        },
+        (None, None) => Err(("missing_api_key", None)),
+    };
+    let outcome = match presented {
+        Err(refusal) => Err(refusal),
+        Ok((client_id, secret, granted)) => {
+            let row = api_clients::find_by_client_id(&state.db, &client_id)
+                .await
+                .map_err(|_| unavailable())?;
+            match row {
+                None => Err(("unknown_client", Some(client_id))),
+                Some(row) if row.revoked_at.is_some() => Err(("revoked", Some(client_id))),
+                Some(row)
+                    if secret.is_some_and(|secret| !api_clients::secret_matches(&row, secret)) =>
+                {
+                    Err(("wrong_secret", Some(client_id)))
+                }
+                Some(row) => {
+                    // Scopes as held now, and within what the token was granted.
+                    let held = ClientScope::parse_list(&row.scopes).unwrap_or_default();
+                    let granted = granted
+                        .map(|g| ClientScope::parse_list(&g).unwrap_or_default())
+                        .unwrap_or_else(|| held.clone());
+                    if held.contains(&scope) && granted.contains(&scope) {
+                        Ok(row)
+                    } else {
+                        Err(("insufficient_scope", Some(client_id)))
+                    }
+                }
+            }
+        }
+    };
+    let row = match outcome {
+        Ok(row) => row,
+        Err((reason, client_id)) => {
+            state
+                .audit(
+                    &Actor::anonymous(),
+                    origin,
+                    // Bounded: a caller must not write arbitrary volumes into the trail.
+                    Event::new("open311.api_key.refused").with(serde_json::json!({
+                        "reason": reason,
+                        "client_id": client_id.map(|c| c.chars().take(64).collect::<String>()),
+                    })),
+                )
+                .await
+                .map_err(|_| unavailable())?;
+            return Err((
+                StatusCode::FORBIDDEN,
+                "api_key 无效或缺少所需权限".to_owned(),
+            ));
+        }
+    };
     let limit = u64::try_from(row.rate_limit_per_minute).unwrap_or(0);
     if limit > 0
         && let Ok(RateDecision::Limited { .. }) = state
@@ -424,7 +473,9 @@ pub struct RequestCreated {
 /// The form fields of `POST requests` (`attribute[code]` fields besides).
 #[derive(Deserialize, ToSchema)]
 pub struct RequestForm {
-    pub api_key: String,
+    /// `{client_id}:{client_secret}` of an integrator with `petitions:write`; or omit it and
+    /// send `Authorization: Bearer` with a client access token.
+    pub api_key: Option<String>,
     pub service_code: String,
     pub lat: Option<f64>,
     pub long: Option<f64>,
@@ -460,6 +511,7 @@ pub struct RequestForm {
 #[post("/v2/requests.{format}")]
 pub async fn create_request(
     state: web::Data<AppState>,
+    req: HttpRequest,
     origin: RequestOrigin,
     format: web::Path<Format>,
     body: web::Bytes,
@@ -483,7 +535,15 @@ pub async fn create_request(
         );
     }
     let get = |k: &str| fields.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
-    let client_id = match client_of(&state, get("api_key"), ClientScope::PetitionsWrite).await {
+    let client_id = match client_of(
+        &state,
+        &req,
+        &origin.0,
+        get("api_key"),
+        ClientScope::PetitionsWrite,
+    )
+    .await
+    {
         Ok(id) => id,
         Err((status, msg)) => return failure(format, status, msg),
     };
@@ -689,7 +749,9 @@ async fn request_view(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RequestsQuery {
-    /// `{client_id}:{client_secret}` of an integrator with `petitions:read`.
+    /// `{client_id}:{client_secret}` of an integrator with `petitions:read`; or omit it and
+    /// send `Authorization: Bearer` with a client access token, which keeps the secret out of
+    /// URLs and the logs that keep them.
     pub api_key: Option<String>,
     /// Comma-separated tracking numbers; when given, the other filters are ignored.
     pub service_request_id: Option<String>,
@@ -746,6 +808,7 @@ pub async fn list_requests(
     state: web::Data<AppState>,
     format: web::Path<Format>,
     req: HttpRequest,
+    origin: RequestOrigin,
 ) -> HttpResponse {
     let format = format.into_inner();
     if has_nul(req.query_string()) {
@@ -758,7 +821,14 @@ pub async fn list_requests(
     let Ok(q) = web::Query::<RequestsQuery>::from_query(req.query_string()) else {
         return failure(format, StatusCode::BAD_REQUEST, "查询参数无效".into());
     };
-    let client_id = match client_of(&state, q.api_key.as_deref(), ClientScope::PetitionsRead).await
+    let client_id = match client_of(
+        &state,
+        &req,
+        &origin.0,
+        q.api_key.as_deref(),
+        ClientScope::PetitionsRead,
+    )
+    .await
     {
         Ok(id) => id,
         Err((status, msg)) => return failure(format, status, msg),
@@ -844,17 +914,20 @@ async fn respond_requests(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct KeyQuery {
-    /// `{client_id}:{client_secret}` of an integrator with `petitions:read`.
+    /// `{client_id}:{client_secret}` of an integrator with `petitions:read`; or omit it and
+    /// send `Authorization: Bearer` with a client access token, which keeps the secret out of
+    /// URLs and the logs that keep them.
     pub api_key: Option<String>,
 }
 
 /// The integrator reading one request or token: the path's id and the query free of NUL
-/// bytes, the `api_key` in the query holding `petitions:read`; else the answer to give.
+/// bytes, its `api_key` (or bearer token) holding `petitions:read`; else the answer to give.
 async fn reader(
     state: &AppState,
     format: Format,
     id: &str,
     req: &HttpRequest,
+    origin: &Origin,
 ) -> Result<String, HttpResponse> {
     if has_nul(id) || has_nul(req.query_string()) {
         return Err(failure(
@@ -866,9 +939,15 @@ async fn reader(
     let key = web::Query::<KeyQuery>::from_query(req.query_string())
         .ok()
         .and_then(|q| q.into_inner().api_key);
-    client_of(state, key.as_deref(), ClientScope::PetitionsRead)
-        .await
-        .map_err(|(status, msg)| failure(format, status, msg))
+    client_of(
+        state,
+        req,
+        origin,
+        key.as_deref(),
+        ClientScope::PetitionsRead,
+    )
+    .await
+    .map_err(|(status, msg)| failure(format, status, msg))
 }
 
 /// One service request, by its tracking number (an array of one, as the standard has it).
@@ -894,9 +973,10 @@ pub async fn get_request(
     state: web::Data<AppState>,
     path: web::Path<(String, Format)>,
     req: HttpRequest,
+    origin: RequestOrigin,
 ) -> HttpResponse {
     let (id, format) = path.into_inner();
-    let client_id = match reader(&state, format, &id, &req).await {
+    let client_id = match reader(&state, format, &id, &req, &origin.0).await {
         Ok(c) => c,
         Err(refusal) => return refusal,
     };
@@ -945,9 +1025,10 @@ pub async fn token(
     state: web::Data<AppState>,
     path: web::Path<(String, Format)>,
     req: HttpRequest,
+    origin: RequestOrigin,
 ) -> HttpResponse {
     let (token, format) = path.into_inner();
-    let client_id = match reader(&state, format, &token, &req).await {
+    let client_id = match reader(&state, format, &token, &req, &origin.0).await {
         Ok(c) => c,
         Err(refusal) => return refusal,
     };

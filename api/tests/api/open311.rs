@@ -274,3 +274,82 @@ async fn every_open311_error_is_in_the_standards_shape_even_before_a_handler_run
     let body = res.text().await.unwrap();
     assert!(body.contains("<errors><error><code>404</code>"), "{body}");
 }
+
+#[tokio::test]
+async fn a_bearer_token_keeps_the_secret_out_of_urls_and_refusals_are_audited() {
+    let (app, admin) = spawn_demo_app().await;
+    let key = client_key(&app, &admin, &["petitions:read"]).await;
+    let (client_id, secret) = key.split_once(':').unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/v1/oauth/token"))
+        .basic_auth(client_id, Some(secret))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let token: Value = res.json().await.unwrap();
+    let token = token["access_token"].as_str().unwrap();
+    let res = app
+        .client
+        .get(app.url("/open311/v2/requests.json"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        200,
+        "no api_key in the URL, the token instead"
+    );
+    assert_eq!(res.json::<Value>().await.unwrap(), json!([]));
+    // A read-only client may not file, whichever way it proves itself.
+    let res = app
+        .client
+        .post(app.url("/open311/v2/requests.json"))
+        .bearer_auth(token)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("service_code=labour&description=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    // A wrong secret and a forged token are refused and audited, the secret never written.
+    let res = app
+        .client
+        .get(app.url(&format!(
+            "/open311/v2/requests.json?api_key={client_id}:not-the-secret"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let res = app
+        .client
+        .get(app.url("/open311/v2/requests/ZM1.xml"))
+        .bearer_auth("not.a.token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let refused = app.audit_entries(&admin, "open311.api_key.refused").await;
+    let reasons: Vec<&str> = refused
+        .iter()
+        .map(|e| e["detail"]["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons
+            .iter()
+            .filter(|r| **r == "insufficient_scope")
+            .count(),
+        1
+    );
+    assert!(reasons.contains(&"wrong_secret") && reasons.contains(&"invalid_token"));
+    assert!(
+        !serde_json::to_string(&refused)
+            .unwrap()
+            .contains("not-the-secret")
+    );
+}
