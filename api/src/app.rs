@@ -208,6 +208,9 @@ impl Application {
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, ApiError>(ApiError::no_route())
                 }))
+                .wrap(from_fn(crate::deprecation::announce(
+                    crate::deprecation::DEPRECATED,
+                )))
                 .wrap(from_fn(request_context))
         })
         .listen(listener)?

@@ -7,6 +7,7 @@ pub mod app;
 pub mod attachments;
 pub mod citizen;
 pub mod cli;
+pub mod deprecation;
 pub mod dispatcher;
 pub mod error;
 pub mod exports;

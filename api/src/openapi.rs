@@ -246,6 +246,7 @@ pub fn document() -> OpenApiDoc {
             }
         }
     }
+    crate::deprecation::mark(&mut doc, crate::deprecation::DEPRECATED);
     doc
 }
 
