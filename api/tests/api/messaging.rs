@@ -26,6 +26,26 @@ async fn messaging_app(customise: impl FnOnce(&mut fengqiao_infra::Settings)) ->
     (app, admin)
 }
 
+/// A petition an integrator brought (its webhooks hear only of those), under `external_id`.
+async fn bring(app: &TestApp, integrator: &Integrator, external_id: &str) -> Value {
+    let res = app
+        .post_json_as(
+            "/api/v1/open/petitions",
+            &integrator.token,
+            &json!({
+                "external_id": external_id, "channel": "phone", "kind": "complaint",
+                "category_code": "transport",
+                "title": "村道路面破损严重请求尽快安排维修以便群众出行",
+                "content": "来电反映官渡桥村东头道路破损严重，雨天积水，群众出行困难。",
+                "township_id": app.org_id("410122-101").await,
+                "petitioner": {"name": "王大明", "phone": "13900001111"}
+            }),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    res.json().await.unwrap()
+}
+
 async fn submit(app: &TestApp, token: &str, key: &str) -> Value {
     let res = app
         .client
@@ -867,7 +887,13 @@ async fn an_endpoint_failing_past_the_limit_is_switched_off_and_gets_what_it_mis
         .respond_with(ResponseTemplate::new(200))
         .mount(&receiver)
         .await;
-    let hotline = integrator(&app, &admin, "12345 热线", &["webhooks:manage"]).await;
+    let hotline = integrator(
+        &app,
+        &admin,
+        "12345 热线",
+        &["webhooks:manage", "petitions:write"],
+    )
+    .await;
     let res = app
         .post_json_as(
             "/api/v1/open/webhooks",
@@ -880,9 +906,7 @@ async fn an_endpoint_failing_past_the_limit_is_switched_off_and_gets_what_it_mis
         .as_str()
         .unwrap()
         .to_owned();
-    let citizen = app.dev_citizen("failing").await;
-    let token = citizen["access_token"].as_str().unwrap();
-    submit(&app, token, "fail-key-0001").await;
+    bring(&app, &hotline, "fail-key-0001").await;
 
     let endpoint = eventually("the endpoint is switched off", || async {
         let e: Value = app
@@ -911,7 +935,7 @@ async fn an_endpoint_failing_past_the_limit_is_switched_off_and_gets_what_it_mis
         1
     );
     // What happens while it is off waits for it, as does what it had due: held, not lost.
-    submit(&app, token, "fail-key-0002").await;
+    bring(&app, &hotline, "fail-key-0002").await;
     let log = |app: &TestApp| {
         let url = format!("/api/v1/open/webhooks/{endpoint_id}/deliveries");
         let token = hotline.token.clone();
@@ -977,7 +1001,13 @@ async fn two_dispatchers_deliver_each_item_once_and_a_killed_one_loses_nothing()
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(20)))
         .mount(&receiver)
         .await;
-    let hotline = integrator(&app, &admin, "12345 热线", &["webhooks:manage"]).await;
+    let hotline = integrator(
+        &app,
+        &admin,
+        "12345 热线",
+        &["webhooks:manage", "petitions:write"],
+    )
+    .await;
     let res = app
         .post_json_as(
             "/api/v1/open/webhooks",
@@ -986,10 +1016,8 @@ async fn two_dispatchers_deliver_each_item_once_and_a_killed_one_loses_nothing()
         )
         .await;
     assert_eq!(res.status(), 201);
-    let citizen = app.dev_citizen("many").await;
-    let token = citizen["access_token"].as_str().unwrap();
     for i in 0..12 {
-        submit(&app, token, &format!("many-key-{i:04}")).await;
+        bring(&app, &hotline, &format!("many-key-{i:04}")).await;
     }
 
     // A dispatcher that claims a batch and dies before attempting it: its lease runs out and
@@ -1171,7 +1199,13 @@ async fn refused_connections_timeouts_and_a_spent_quota_end_retried_then_dead_ne
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let hotline = integrator(&app, &admin, "12345 热线", &["webhooks:manage"]).await;
+    let hotline = integrator(
+        &app,
+        &admin,
+        "12345 热线",
+        &["webhooks:manage", "petitions:write"],
+    )
+    .await;
     for url in [
         format!("{}/hook", slow.uri()),
         format!("http://127.0.0.1:{closed}/hook"),
@@ -1195,7 +1229,10 @@ async fn refused_connections_timeouts_and_a_spent_quota_end_retried_then_dead_ne
         )
         .await;
     assert_eq!(res.status(), 200);
+    // The citizen's own petition goes to WeChat; the one the hotline brought, to its two
+    // endpoints.
     submit(&app, token, "unlucky-key-0001").await;
+    bring(&app, &hotline, "unlucky-key-0002").await;
 
     let dead = eventually("three dead letters", || async {
         let dead = dead_letters(&app, &admin, "").await;
@@ -1248,7 +1285,13 @@ async fn refused_connections_timeouts_and_a_spent_quota_end_retried_then_dead_ne
 #[tokio::test]
 async fn an_integrator_never_passes_its_endpoint_limit_even_all_at_once() {
     let (app, admin) = messaging_app(|_| {}).await;
-    let hotline = integrator(&app, &admin, "12345 热线", &["webhooks:manage"]).await;
+    let hotline = integrator(
+        &app,
+        &admin,
+        "12345 热线",
+        &["webhooks:manage", "petitions:write"],
+    )
+    .await;
     let hook = |i: usize| json!({"url": format!("http://127.0.0.1:9/hook/{i}"), "event_types": ["petition.accepted"]});
     for i in 0..8 {
         let res = app
