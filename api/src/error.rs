@@ -329,9 +329,14 @@ impl ResponseError for ApiError {
                     res.headers_mut()
                         .insert(header::HeaderName::from_static("x-request-id"), v);
                 }
+                crate::middleware::secure(res.headers_mut(), path);
                 res
             }
-            None => self.render(Lang::Zh, None, None),
+            None => {
+                let mut res = self.render(Lang::Zh, None, None);
+                crate::middleware::secure(res.headers_mut(), "");
+                res
+            }
         }
     }
 }

@@ -127,6 +127,14 @@ pub async fn request_context(
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert(REQUEST_ID, value);
     }
+    secure(res.headers_mut(), &path);
+    // An answer to a signed-in caller is theirs alone: no shared or browser cache keeps it.
+    if res.request().headers().contains_key(header::AUTHORIZATION)
+        && !res.headers().contains_key(header::CACHE_CONTROL)
+    {
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     // An integrator's allowance (IETF httpapi RateLimit header fields): what it may still send
     // this minute, on every answer, the refusal included.
     let rate = res
@@ -225,4 +233,37 @@ pub async fn rate_limit(
     next.call(req)
         .await
         .map(ServiceResponse::map_into_left_body)
+}
+
+/// The security headers every answer carries (OWASP Secure Headers), each unless the handler
+/// set its own. The API answers data, never pages: nothing of it may run, be framed or be
+/// sniffed into something else. The interactive docs under `/docs/` run Swagger UI's own
+/// scripts and styles, so their policy allows those from this origin only.
+pub fn secure(headers: &mut header::HeaderMap, path: &str) {
+    let policy = if path.starts_with("/docs") {
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+    } else {
+        "default-src 'none'; frame-ancestors 'none'"
+    };
+    for (name, value) in [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+        ("content-security-policy", policy),
+        ("cross-origin-opener-policy", "same-origin"),
+        (
+            "permissions-policy",
+            "camera=(), microphone=(), geolocation=()",
+        ),
+        // Browsers heed it only over HTTPS, which production serves behind its proxy.
+        (
+            "strict-transport-security",
+            "max-age=31536000; includeSubDomains",
+        ),
+    ] {
+        let name = header::HeaderName::from_static(name);
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
 }

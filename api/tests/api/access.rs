@@ -554,7 +554,27 @@ async fn call(
             .header("idempotency-key", uuid::Uuid::now_v7().to_string())
             .body(body.clone());
     }
-    let status = req.send().await.unwrap().status().as_u16();
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    for name in [
+        "x-content-type-options",
+        "x-frame-options",
+        "content-security-policy",
+        "referrer-policy",
+    ] {
+        assert!(
+            res.headers().contains_key(name),
+            "{} {url}: {status} without {name}",
+            op.id
+        );
+    }
+    if token.is_some() {
+        assert!(
+            res.headers().contains_key("cache-control"),
+            "{} {url}: an answer to a signed-in caller without Cache-Control",
+            op.id
+        );
+    }
     assert!(
         status < 500 || status == 503,
         "{} {url}: {status} (a server error)",
