@@ -14,6 +14,7 @@ mod articles;
 mod audit;
 mod citizens;
 mod errors;
+mod faults;
 mod health;
 mod integrators;
 mod messaging;

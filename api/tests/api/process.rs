@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::helpers::{spawn_app, test_settings};
 
 /// The binary with no `FENGQIAO_*` variables inherited (the tests set what they mean).
-fn fengqiao() -> Command {
+pub(crate) fn fengqiao() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_fengqiao"));
     for (key, _) in std::env::vars() {
         if key.starts_with("FENGQIAO_") || key == "RUST_LOG" {
@@ -208,7 +208,7 @@ fn the_openapi_command_prints_the_committed_document() {
 
 /// Starts `fengqiao serve` on a free port and returns it with its port and the rest of its
 /// standard output (the log, in the default configuration).
-fn start_server(
+pub(crate) fn start_server(
     data_dir: &std::path::Path,
     database_url: &str,
     extra_env: &[(&str, &str)],
