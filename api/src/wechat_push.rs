@@ -11,7 +11,7 @@ use fengqiao_domain::Text;
 use fengqiao_domain::messaging::SubscribeChoice;
 use fengqiao_infra::db::audit::{Actor, Event};
 use fengqiao_infra::db::{citizens, messaging as store};
-use fengqiao_infra::wechat::push_signature_valid;
+use fengqiao_infra::wechat::{push_signature_valid, pushed_withdrawals};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -95,14 +95,6 @@ pub struct PushEvent {
     pub list: serde_json::Value,
 }
 
-#[derive(Deserialize)]
-struct SubscribeItem {
-    #[serde(rename = "TemplateId")]
-    template_id: String,
-    #[serde(rename = "SubscribeStatusString", default)]
-    status: String,
-}
-
 /// Events from WeChat. Subscribe-message withdrawals (reject, ban) stop the citizen's grants;
 /// other events are acknowledged and ignored. Answers `success`, as WeChat expects.
 #[utoipa::path(
@@ -129,27 +121,10 @@ pub async fn receive(
             .body("success")
     };
     // Whatever else WeChat may push is acknowledged: refusing it only makes WeChat retry.
-    let Ok(event) = serde_json::from_slice::<PushEvent>(&body) else {
+    let Some(pushed) = pushed_withdrawals(&body) else {
         return Ok(success());
     };
-    let changes = matches!(
-        event.event.as_str(),
-        "subscribe_msg_popup_event" | "subscribe_msg_change_event"
-    );
-    if event.msg_type != "event" || !changes {
-        return Ok(success());
-    }
-    let items: Vec<SubscribeItem> = match event.list {
-        serde_json::Value::Array(items) => items
-            .into_iter()
-            .filter_map(|i| serde_json::from_value(i).ok())
-            .collect(),
-        single @ serde_json::Value::Object(_) => {
-            serde_json::from_value(single).into_iter().collect()
-        }
-        _ => Vec::new(),
-    };
-    let Some(citizen) = citizens::find_by_openid(&state.db, &event.from_user_name).await? else {
+    let Some(citizen) = citizens::find_by_openid(&state.db, &pushed.openid).await? else {
         return Ok(success());
     };
     let long_term: BTreeMap<String, bool> = state
@@ -159,19 +134,13 @@ pub async fn receive(
         .values()
         .filter_map(|t| t.wechat_template.clone().map(|id| (id, t.wechat_long_term)))
         .collect();
-    let choices: Vec<(String, SubscribeChoice, bool)> = items
+    // Only the templates this service sends.
+    let choices: Vec<(String, SubscribeChoice, bool)> = pushed
+        .withdrawn
         .into_iter()
-        .filter_map(|i| {
-            let lt = *long_term.get(&i.template_id)?;
-            // Withdrawals only: an "accept" is counted once, from the mini-program's own report
-            // (`POST /me/subscriptions`); counting WeChat's copy too would allow a message the
-            // citizen never agreed to.
-            let choice = match i.status.as_str() {
-                "reject" => SubscribeChoice::Reject,
-                "ban" => SubscribeChoice::Ban,
-                _ => return None,
-            };
-            Some((i.template_id, choice, lt))
+        .filter_map(|(template, choice)| {
+            let lt = *long_term.get(&template)?;
+            Some((template, choice, lt))
         })
         .collect();
     if choices.is_empty() {
@@ -187,7 +156,7 @@ pub async fn receive(
             Event::new("subscription.pushed")
                 .on("citizen", citizen.id)
                 .with(serde_json::json!({
-                    "event": event.event,
+                    "event": pushed.event,
                     "choices": choices.iter().map(|(t, c, _)| (t.clone(), *c)).collect::<BTreeMap<_, _>>(),
                 })),
         )

@@ -8,6 +8,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use fengqiao_domain::messaging::SubscribeChoice;
 use fengqiao_domain::ports::{Cache, Unavailable as CacheUnavailable};
 use reqwest::{StatusCode, Url};
 use serde::de::DeserializeOwned;
@@ -580,9 +581,105 @@ fn cache_down(e: CacheUnavailable) -> WeChatError {
     WeChatError::Unavailable(format!("the access token cannot be read or stored: {e}"))
 }
 
+/// What a subscribe-message event pushed by WeChat (JSON plaintext mode) says: whose it is
+/// and which templates the citizen withdrew (`reject`) or blocked (`ban`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct PushedWithdrawals {
+    pub openid: String,
+    /// `subscribe_msg_popup_event` or `subscribe_msg_change_event`.
+    pub event: String,
+    pub withdrawn: Vec<(String, SubscribeChoice)>,
+}
+
+/// Reads a pushed body; `None` for anything but a subscribe-message event (or a body that is
+/// not one at all). Withdrawals only: an "accept" is counted once, from the mini-program's own
+/// report (`POST /me/subscriptions`); counting WeChat's copy too would allow a message the
+/// citizen never agreed to. `List` comes as one item or an array of them.
+pub fn pushed_withdrawals(body: &[u8]) -> Option<PushedWithdrawals> {
+    #[derive(serde::Deserialize)]
+    struct Pushed {
+        #[serde(rename = "FromUserName")]
+        from_user_name: String,
+        #[serde(rename = "MsgType", default)]
+        msg_type: String,
+        #[serde(rename = "Event", default)]
+        event: String,
+        #[serde(rename = "List", default)]
+        list: serde_json::Value,
+    }
+    #[derive(serde::Deserialize)]
+    struct Item {
+        #[serde(rename = "TemplateId")]
+        template_id: String,
+        #[serde(rename = "SubscribeStatusString", default)]
+        status: String,
+    }
+    let pushed: Pushed = serde_json::from_slice(body).ok()?;
+    let subscribe = matches!(
+        pushed.event.as_str(),
+        "subscribe_msg_popup_event" | "subscribe_msg_change_event"
+    );
+    if pushed.msg_type != "event" || !subscribe {
+        return None;
+    }
+    let items: Vec<Item> = match pushed.list {
+        serde_json::Value::Array(items) => items
+            .into_iter()
+            .filter_map(|i| serde_json::from_value(i).ok())
+            .collect(),
+        single @ serde_json::Value::Object(_) => {
+            serde_json::from_value(single).into_iter().collect()
+        }
+        _ => Vec::new(),
+    };
+    let withdrawn = items
+        .into_iter()
+        .filter_map(|i| match i.status.as_str() {
+            "reject" => Some((i.template_id, SubscribeChoice::Reject)),
+            "ban" => Some((i.template_id, SubscribeChoice::Ban)),
+            _ => None,
+        })
+        .collect();
+    Some(PushedWithdrawals {
+        openid: pushed.from_user_name,
+        event: pushed.event,
+        withdrawn,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pushed_withdrawals_read_one_item_or_a_list_and_ignore_the_rest() {
+        let one =
+            br#"{"FromUserName": "o7", "MsgType": "event", "Event": "subscribe_msg_change_event",
+            "List": {"TemplateId": "t1", "SubscribeStatusString": "reject"}}"#;
+        let got = pushed_withdrawals(one).unwrap();
+        assert_eq!(got.openid, "o7");
+        assert_eq!(
+            got.withdrawn,
+            vec![("t1".to_owned(), SubscribeChoice::Reject)]
+        );
+        let list =
+            br#"{"FromUserName": "o7", "MsgType": "event", "Event": "subscribe_msg_popup_event",
+            "List": [{"TemplateId": "t1", "SubscribeStatusString": "accept"},
+                     {"TemplateId": "t2", "SubscribeStatusString": "ban"}, {"nonsense": 1}]}"#;
+        assert_eq!(
+            pushed_withdrawals(list).unwrap().withdrawn,
+            vec![("t2".to_owned(), SubscribeChoice::Ban)],
+            "accepts are the mini-program's to report; broken items are skipped"
+        );
+        for other in [
+            &br#"{"FromUserName": "o7", "MsgType": "text", "Content": "hi"}"#[..],
+            br#"{"FromUserName": "o7", "MsgType": "event", "Event": "user_enter_tempsession"}"#,
+            br#"[1, 2"#,
+            b"",
+        ] {
+            assert_eq!(pushed_withdrawals(other), None);
+        }
+    }
 
     use async_trait::async_trait;
     use serde_json::json;
