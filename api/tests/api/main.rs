@@ -16,6 +16,7 @@ mod citizens;
 mod errors;
 mod faults;
 mod health;
+mod hostile;
 mod integrators;
 mod messaging;
 mod migrations;
