@@ -153,6 +153,7 @@ pub async fn build_state(
         // at most nineteen numbers skipped when an instance stops.
         tracking: Arc::new(db::petitions::TrackingNumbers::new(20)),
         views: Arc::default(),
+        public_near: Arc::default(),
         feeds,
     };
     Ok((state, demo, backend))

@@ -36,6 +36,8 @@ pub struct AppState {
     pub tracking: Arc<fengqiao_infra::db::petitions::TrackingNumbers>,
     /// Article views counted in memory, added to the database every few seconds.
     pub views: Arc<crate::public::articles::ViewCounter>,
+    /// This instance's near copy of the cached public responses (see `public`).
+    pub public_near: Arc<crate::public::NearCache>,
     pub feeds: Arc<fengqiao_infra::feeds::FeedFetcher>,
 }
 

@@ -272,6 +272,6 @@ pub async fn schedule_ics(
     Ok(cacheable(
         &req,
         "text/calendar; charset=utf-8",
-        super::Tagged::new(ics.into_bytes()),
+        std::sync::Arc::new(super::Tagged::new(ics.into_bytes())),
     ))
 }

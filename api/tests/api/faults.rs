@@ -477,3 +477,69 @@ async fn postgres_going_away_under_load_fails_fast_and_loses_nothing() {
     );
     admin.close().await.ok();
 }
+
+/// Public pages are served from each instance's near copy of the shared cache: a change made
+/// through one instance shows on another within about a second, and at once on its own.
+#[tokio::test]
+async fn a_public_change_on_one_instance_shows_on_another_within_a_second() {
+    let first = spawn_app_with(|s| s.demo = true).await;
+    if first.settings.redis.url.is_none() {
+        assert!(std::env::var("FENGQIAO_TEST_DATABASE_URL").is_err());
+        return;
+    }
+    let admin = first.admin_token().await;
+    let mut settings = first.settings.clone();
+    settings.demo = false;
+    settings.auth.jwt_secret = Some(fengqiao_infra::config::Secret::new(
+        fengqiao_infra::keys::jwt_secret(&first.settings)
+            .unwrap()
+            .expose(),
+    ));
+    let second = fengqiao_api::Application::build(settings).await.unwrap();
+    let second_base = format!("http://127.0.0.1:{}", second.port());
+    tokio::spawn(second.run_until_stopped());
+    let client = reqwest::Client::new();
+    let names = |base: String| {
+        let client = client.clone();
+        async move {
+            let page: Value = client
+                .get(format!("{base}/api/v1/contacts"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            page.to_string()
+        }
+    };
+    // Both instances hold the page near.
+    assert!(!names(first.address.clone()).await.contains("新设接待点"));
+    assert!(!names(second_base.clone()).await.contains("新设接待点"));
+    let county = first.org_id("410122").await;
+    let res = first
+        .post_json_as(
+            "/api/v1/admin/contacts",
+            &admin,
+            &json!({"kind": "visit", "name": "新设接待点", "address": "青年路 1 号",
+                    "hours": "工作日 8:30-12:00", "phone": "0371-62100000",
+                    "org_unit_id": county, "sort_order": 9}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let changed = Instant::now();
+    assert!(
+        names(first.address.clone()).await.contains("新设接待点"),
+        "at once where it was made"
+    );
+    loop {
+        if names(second_base.clone()).await.contains("新设接待点") {
+            break;
+        }
+        assert!(
+            changed.elapsed() < Duration::from_secs(3),
+            "shows on the other instance within about a second"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
