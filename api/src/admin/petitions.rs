@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::citizen::petitions::{
     Intake, PetitionView, hash_request, idempotency_key, petition_not_found, register_intake,
-    view_of,
+    view_of, views_of,
 };
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, RequestOrigin, StaffUser};
@@ -243,10 +243,7 @@ pub async fn inbox(
     };
     let rows = petitions::inbox(&state.db, &staff.scope(), &filter, limit.get() + 1, after).await?;
     let page = Page::from_overfetch(rows, limit, |r| format!("{}|{}", r.sort_deadline, r.id));
-    let mut items = Vec::with_capacity(page.items.len());
-    for row in page.items {
-        items.push(view_of(&state, row).await?);
-    }
+    let items = views_of(&state, page.items).await?;
     Ok(web::Json(InboxPage {
         items,
         next_cursor: page.next_cursor.map(|c| c.encode()),

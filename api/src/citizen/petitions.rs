@@ -117,7 +117,38 @@ pub struct SubmittedPetition {
 }
 
 pub async fn view_of(state: &AppState, row: PetitionRow) -> Result<PetitionView, ApiError> {
-    let events = petitions::events(&state.db, row.id, true).await?;
+    let mut views = views_of(state, vec![row]).await?;
+    views
+        .pop()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a view of one petition")))
+}
+
+/// The views of a page of petitions, with their public timelines and attachments read in two
+/// queries for the whole page.
+pub async fn views_of(
+    state: &AppState,
+    rows: Vec<PetitionRow>,
+) -> Result<Vec<PetitionView>, ApiError> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let (mut events, mut attachments) = futures_util::try_join!(
+        petitions::events_of_many(&state.db, &ids, true),
+        fengqiao_infra::db::attachments::for_petitions(&state.db, &ids),
+    )?;
+    rows.into_iter()
+        .map(|row| {
+            let events = events.remove(&row.id).unwrap_or_default();
+            let attachments = attachments.remove(&row.id).unwrap_or_default();
+            view_with(state, row, events, &attachments)
+        })
+        .collect()
+}
+
+fn view_with(
+    state: &AppState,
+    row: PetitionRow,
+    events: Vec<fengqiao_infra::db::petitions::PetitionEventRow>,
+    attachments: &[fengqiao_infra::db::attachments::AttachmentRow],
+) -> Result<PetitionView, ApiError> {
     let timeline = events
         .into_iter()
         .map(|e| {
@@ -157,8 +188,7 @@ pub async fn view_of(state: &AppState, row: PetitionRow) -> Result<PetitionView,
         deadline_kind,
         due_status,
         flagged: row.flagged,
-        attachments: fengqiao_infra::db::attachments::for_petition(&state.db, row.id)
-            .await?
+        attachments: attachments
             .iter()
             .map(crate::attachments::AttachmentView::from_row)
             .collect::<Result<Vec<_>, _>>()?,
@@ -551,10 +581,7 @@ pub async fn list_mine(
     let before = Cursor::key_of::<Uuid>(query.0.cursor.as_deref())?;
     let rows = petitions::list_for_citizen(&state.db, citizen.id, limit.get() + 1, before).await?;
     let page = Page::from_overfetch(rows, limit, |r| r.id.to_string());
-    let mut items = Vec::with_capacity(page.items.len());
-    for row in page.items {
-        items.push(view_of(&state, row).await?);
-    }
+    let items = views_of(&state, page.items).await?;
     Ok(web::Json(PetitionPage {
         items,
         next_cursor: page.next_cursor.map(|c| c.encode()),

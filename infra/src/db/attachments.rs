@@ -56,6 +56,29 @@ pub async fn for_petition(
         .await?)
 }
 
+/// The attachments of several petitions in one query, by petition.
+pub async fn for_petitions(
+    db: &impl ConnectionTrait,
+    petition_ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, Vec<AttachmentRow>>, StoreError> {
+    let mut by_petition: std::collections::HashMap<Uuid, Vec<AttachmentRow>> =
+        std::collections::HashMap::new();
+    if petition_ids.is_empty() {
+        return Ok(by_petition);
+    }
+    for row in attachment::Entity::find()
+        .filter(attachment::Column::PetitionId.is_in(petition_ids.iter().copied()))
+        .order_by_asc(attachment::Column::Id)
+        .all(db)
+        .await?
+    {
+        if let Some(petition) = row.petition_id {
+            by_petition.entry(petition).or_default().push(row);
+        }
+    }
+    Ok(by_petition)
+}
+
 /// Links the uploader's own, not yet linked attachments to a petition; the number linked (a
 /// caller compares it with the number asked, so another's or a used file is refused).
 pub async fn link(

@@ -433,6 +433,33 @@ pub async fn events(
     Ok(q.all(db).await?)
 }
 
+/// The events of several petitions in one query, each petition's in recorded order: a page
+/// of petitions costs one trip, not one per petition.
+pub async fn events_of_many(
+    db: &impl ConnectionTrait,
+    petition_ids: &[Uuid],
+    public_only: bool,
+) -> Result<std::collections::HashMap<Uuid, Vec<PetitionEventRow>>, StoreError> {
+    let mut by_petition: std::collections::HashMap<Uuid, Vec<PetitionEventRow>> =
+        std::collections::HashMap::new();
+    if petition_ids.is_empty() {
+        return Ok(by_petition);
+    }
+    let mut q = petition_event::Entity::find()
+        .filter(petition_event::Column::PetitionId.is_in(petition_ids.iter().copied()))
+        .order_by_asc(petition_event::Column::Id);
+    if public_only {
+        q = q.filter(petition_event::Column::Public.eq(true));
+    }
+    for event in q.all(db).await? {
+        by_petition
+            .entry(event.petition_id)
+            .or_default()
+            .push(event);
+    }
+    Ok(by_petition)
+}
+
 /// Every outbox message, dispatched or not, oldest first (what tests inspect).
 pub async fn outbox_messages(
     db: &impl ConnectionTrait,
