@@ -558,7 +558,11 @@ pub struct RegisterPetitionRequest {
     pub received_on: NaiveDate,
     pub kind: fengqiao_domain::petition::PetitionKind,
     pub category_code: String,
+    /// 5 to 25 characters.
+    #[schema(min_length = 5, max_length = 25)]
     pub title: String,
+    /// 10 to 600 characters; details go in attachments.
+    #[schema(min_length = 10, max_length = 600)]
     pub content: String,
     pub township_id: Uuid,
     pub village_id: Option<Uuid>,

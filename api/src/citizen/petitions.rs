@@ -40,14 +40,18 @@ pub struct SubmitPetitionRequest {
     /// A code from `GET /api/v1/petition-categories`.
     pub category_code: String,
     /// 5 to 25 characters.
+    #[schema(min_length = 5, max_length = 25)]
     pub title: String,
     /// 10 to 600 characters; details go in attachments.
+    #[schema(min_length = 10, max_length = 600)]
     pub content: String,
     /// Where it happened: the township or street.
     pub township_id: Uuid,
     /// The village or community, if known (it must belong to the township).
     pub village_id: Option<Uuid>,
+    #[schema(minimum = -90, maximum = 90)]
     pub latitude: Option<f64>,
+    #[schema(minimum = -180, maximum = 180)]
     pub longitude: Option<f64>,
     /// For a group matter: how many people, and their representatives (at most 5).
     pub group: Option<GroupMatter>,
@@ -55,6 +59,7 @@ pub struct SubmitPetitionRequest {
     pub accused_org_id: Option<Uuid>,
     /// Files uploaded first at `POST /api/v1/attachments` (at most 9).
     #[serde(default)]
+    #[schema(max_items = 9)]
     pub attachment_ids: Vec<Uuid>,
 }
 

@@ -40,11 +40,17 @@ pub struct CreateOpenPetition {
     pub received_on: Option<NaiveDate>,
     pub kind: PetitionKind,
     pub category_code: String,
+    /// 5 to 25 characters.
+    #[schema(min_length = 5, max_length = 25)]
     pub title: String,
+    /// 10 to 600 characters; details go in attachments.
+    #[schema(min_length = 10, max_length = 600)]
     pub content: String,
     pub township_id: Uuid,
     pub village_id: Option<Uuid>,
+    #[schema(minimum = -90, maximum = 90)]
     pub latitude: Option<f64>,
+    #[schema(minimum = -180, maximum = 180)]
     pub longitude: Option<f64>,
     pub group: Option<GroupMatter>,
     pub accused_org_id: Option<Uuid>,
