@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -24,7 +25,6 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PORT = 18097
 ENDS_CREDENTIALS = ["staffLogout", "updateStaff", "revokeApiClient"]
 
 
@@ -94,16 +94,24 @@ def staff_session(base, admin, unit, username, roles):
                 {"username": username, "password": password})["access_token"]
 
 
+def free_port():
+    """A port nothing listens on now: the run may share the machine with other servers."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def main():
+    port = free_port()
     binary, schemathesis = os.path.abspath(sys.argv[1]), sys.argv[2]
     wechat = ThreadingHTTPServer(("127.0.0.1", 0), WeChatStandIn)
     threading.Thread(target=wechat.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{PORT}"
+    base = f"http://127.0.0.1:{port}"
     data = tempfile.mkdtemp()
     atexit.register(shutil.rmtree, data, True)
     env = dict(os.environ)
     env.update({
-        "FENGQIAO_SERVER__PORT": str(PORT),
+        "FENGQIAO_SERVER__PORT": str(port),
         "FENGQIAO_LOG__FILTER": "warn",
         "FENGQIAO_WECHAT__BASE_URL": f"http://127.0.0.1:{wechat.server_port}",
         "FENGQIAO_WECHAT__APPID": "wx0123456789abcdef",
@@ -124,7 +132,11 @@ def main():
             except (urllib.error.URLError, ConnectionError):
                 time.sleep(0.2)
         out.seek(0)
-        password = re.search(r"password: (\S+)", out.read()).group(1)
+        shown = re.search(r"password: (\S+)", out.read())
+        if shown is None:
+            out.seek(0)
+            sys.exit("the server did not start with demo data:\n" + out.read()[-4000:])
+        password = shown.group(1)
         admin = call(base, "/api/v1/admin/auth/login",
                      {"username": "admin", "password": password})["access_token"]
         county = call(base, "/api/v1/admin/me", token=admin)["org_unit_id"]
