@@ -45,17 +45,6 @@ pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Attachmen
     Ok(attachment::Entity::find_by_id(id).one(db).await?)
 }
 
-pub async fn for_petition(
-    db: &impl ConnectionTrait,
-    petition_id: Uuid,
-) -> Result<Vec<AttachmentRow>, StoreError> {
-    Ok(attachment::Entity::find()
-        .filter(attachment::Column::PetitionId.eq(petition_id))
-        .order_by_asc(attachment::Column::Id)
-        .all(db)
-        .await?)
-}
-
 /// The attachments of several petitions in one query, by petition.
 pub async fn for_petitions(
     db: &impl ConnectionTrait,
