@@ -137,16 +137,7 @@ async fn an_administrator_adds_a_village_under_a_township() {
 async fn tokens_from_one_instance_work_on_another_of_the_same_service() {
     // Two servers on one database and one configuration behave as one service.
     let (first, token) = spawn_demo_app().await;
-    let mut settings = first.settings.clone();
-    settings.demo = false;
-    settings.auth.jwt_secret = Some(fengqiao_infra::config::Secret::new(
-        fengqiao_infra::keys::jwt_secret(&first.settings)
-            .unwrap()
-            .expose(),
-    ));
-    let second = fengqiao_api::Application::build(settings).await.unwrap();
-    let address = format!("http://127.0.0.1:{}", second.port());
-    tokio::spawn(second.run_until_stopped());
+    let address = first.second_instance().await;
     let res = first
         .client
         .get(format!("{address}/api/v1/admin/me"))

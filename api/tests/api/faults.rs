@@ -330,16 +330,7 @@ async fn two_instances_hold_one_rate_limit_and_one_lockout() {
         return;
     }
     let admin = first.admin_token().await;
-    let mut settings = first.settings.clone();
-    settings.demo = false;
-    settings.auth.jwt_secret = Some(fengqiao_infra::config::Secret::new(
-        fengqiao_infra::keys::jwt_secret(&first.settings)
-            .unwrap()
-            .expose(),
-    ));
-    let second = fengqiao_api::Application::build(settings).await.unwrap();
-    let second_base = format!("http://127.0.0.1:{}", second.port());
-    tokio::spawn(second.run_until_stopped());
+    let second_base = first.second_instance().await;
 
     // A staff account to lock: two wrong passwords on each instance lock it on both.
     crate::helpers::staff_in(
@@ -488,16 +479,7 @@ async fn a_public_change_on_one_instance_shows_on_another_within_a_second() {
         return;
     }
     let admin = first.admin_token().await;
-    let mut settings = first.settings.clone();
-    settings.demo = false;
-    settings.auth.jwt_secret = Some(fengqiao_infra::config::Secret::new(
-        fengqiao_infra::keys::jwt_secret(&first.settings)
-            .unwrap()
-            .expose(),
-    ));
-    let second = fengqiao_api::Application::build(settings).await.unwrap();
-    let second_base = format!("http://127.0.0.1:{}", second.port());
-    tokio::spawn(second.run_until_stopped());
+    let second_base = first.second_instance().await;
     let client = reqwest::Client::new();
     let names = |base: String| {
         let client = client.clone();

@@ -325,6 +325,24 @@ impl TestApp {
         res.json().await.expect("json")
     }
 
+    /// Another instance of the same service, as production runs several: the same database,
+    /// cache and keys, demo data not loaded again. Its base URL.
+    pub async fn second_instance(&self) -> String {
+        let mut settings = self.settings.clone();
+        settings.demo = false;
+        settings.auth.jwt_secret = Some(Secret::new(
+            fengqiao_infra::keys::jwt_secret(&self.settings)
+                .expect("the first instance's signing key")
+                .expose(),
+        ));
+        let second = Application::build(settings)
+            .await
+            .expect("the second instance builds");
+        let base = format!("http://127.0.0.1:{}", second.port());
+        tokio::spawn(second.run_until_stopped());
+        base
+    }
+
     /// The id of the demo unit with `code`.
     pub async fn org_id(&self, code: &str) -> uuid::Uuid {
         let conn = self.raw_db().await;

@@ -466,15 +466,7 @@ async fn confirmed_bookings_are_reminded_the_day_before_once() {
     // On the shared-service pass a second instance runs the same job every second too: the
     // job's lock in Redis lets one of them send, once.
     if app.settings.redis.url.is_some() {
-        let mut settings = app.settings.clone();
-        settings.demo = false;
-        settings.auth.jwt_secret = Some(fengqiao_infra::config::Secret::new(
-            fengqiao_infra::keys::jwt_secret(&app.settings)
-                .unwrap()
-                .expose(),
-        ));
-        let second = fengqiao_api::Application::build(settings).await.unwrap();
-        tokio::spawn(second.run_until_stopped());
+        app.second_instance().await;
     }
     let res = app
         .post_json_as(
